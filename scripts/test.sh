@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: set-up, format and lint checks, build, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-debian.sh
+
+# A private plugin registry, so no stale cache of an older build is ever used.
+GST_REGISTRY="$(mktemp -d)/registry.bin"
+export GST_REGISTRY
+
+cargo fmt --all -- --check
+cargo build --release --workspace --locked
+cargo clippy --release --workspace --all-targets --locked -- -D warnings
+# GLib criticals are bugs: make them fail the run, as gst-plugins-rs CI does.
+G_DEBUG=fatal_warnings cargo test --release --workspace --locked
