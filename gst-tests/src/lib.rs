@@ -5,5 +5,7 @@ use std::path::PathBuf;
 
 /// A file of `gst-tests/media`.
 pub fn media(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("media").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("media")
+        .join(name)
 }

@@ -38,7 +38,12 @@ impl fmt::Debug for BgraImage {
 impl BgraImage {
     /// A uniform image, mostly useful in tests.
     pub fn filled(width: usize, height: usize, bgra: [u8; 4]) -> Self {
-        let data = bgra.iter().copied().cycle().take(width * height * 4).collect();
+        let data = bgra
+            .iter()
+            .copied()
+            .cycle()
+            .take(width * height * 4)
+            .collect();
         Self {
             width,
             height,
@@ -65,12 +70,13 @@ impl BgraImage {
         if width == self.width && height == self.height {
             return Some(self.clone());
         }
-        let src = Mat::new_rows_cols_with_data(self.height as i32, self.width as i32 * 4, &self.data)
-            .ok()?
-            .reshape(4, self.height as i32)
-            .ok()?
-            .try_clone()
-            .ok()?;
+        let src =
+            Mat::new_rows_cols_with_data(self.height as i32, self.width as i32 * 4, &self.data)
+                .ok()?
+                .reshape(4, self.height as i32)
+                .ok()?
+                .try_clone()
+                .ok()?;
         let mut dst = Mat::default();
         imgproc::resize(
             &src,

@@ -113,7 +113,11 @@ pub fn composite(
                 d[layout.red] = s[2];
             } else if alpha > 0 {
                 let keep = 255 - alpha;
-                for (channel, value) in [(layout.blue, s[0]), (layout.green, s[1]), (layout.red, s[2])] {
+                for (channel, value) in [
+                    (layout.blue, s[0]),
+                    (layout.green, s[1]),
+                    (layout.red, s[2]),
+                ] {
                     d[channel] = ((value as u32 * alpha + d[channel] as u32 * keep) / 255) as u8;
                 }
             }
@@ -138,7 +142,17 @@ mod tests {
         let (w, h) = (4, 3);
         let mut frame = vec![0u8; w * h * 3];
         let image = BgraImage::filled(3, 3, [10, 20, 30, 255]);
-        composite(&mut frame, w * 3, w, h, PackedLayout::BGR, &image, 2, -1, 1.0);
+        composite(
+            &mut frame,
+            w * 3,
+            w,
+            h,
+            PackedLayout::BGR,
+            &image,
+            2,
+            -1,
+            1.0,
+        );
         let layout = PackedLayout::BGR;
         assert_eq!(layout.bgr_at(&frame, w * 3, 2, 0), [10, 20, 30]);
         assert_eq!(layout.bgr_at(&frame, w * 3, 3, 1), [10, 20, 30]);
