@@ -27,7 +27,7 @@ pub const WORKING_WIDTH: i32 = 320;
 const MIN_WORKING_SIDE: i32 = 24;
 
 const FULL_SCAN_SCALE: f64 = 1.2;
-const TRACK_SCALE: f64 = 1.1;
+const TRACK_SCALE: f64 = 1.15;
 const MIN_NEIGHBOURS: i32 = 3;
 /// How far around a tracked face to look again, as a fraction of its size on each side.
 const TRACK_MARGIN: f64 = 0.35;
@@ -35,7 +35,7 @@ const TRACK_MARGIN: f64 = 0.35;
 const TRACK_MIN_SIZE: f64 = 0.75;
 const TRACK_MAX_SIZE: f64 = 1.35;
 /// A tracked face missing for this many consecutive tracking frames is dropped.
-const MAX_TRACK_MISSES: u32 = 2;
+const MAX_TRACK_MISSES: u32 = 3;
 
 /// The formats the detector reads: YUV and grey via their luma plane, packed RGB via a
 /// scaled copy.
@@ -207,7 +207,19 @@ impl Detector {
             Size::new(working.width / 20, working.height / 20),
             Size::new(working.width / 2, working.height / 2),
         )?;
-        self.tracks = found.iter().map(|rect| Track { rect, misses: 0 }).collect();
+        let mut tracks: Vec<Track> = found.iter().map(|rect| Track { rect, misses: 0 }).collect();
+        // A known face the scan missed (a blink, a turn, a partial cover) coasts for a few
+        // frames instead of vanishing at once.
+        for old in &self.tracks {
+            let seen_again = found.iter().any(|r| overlap_ratio(&r, &old.rect) > 0.3);
+            if !seen_again && old.misses < MAX_TRACK_MISSES {
+                tracks.push(Track {
+                    misses: old.misses + 1,
+                    ..*old
+                });
+            }
+        }
+        self.tracks = tracks;
         Ok(())
     }
 
@@ -266,6 +278,14 @@ impl Detector {
         self.tracks = kept;
         Ok(())
     }
+}
+
+/// Intersection over union of two rectangles.
+fn overlap_ratio(a: &Rect, b: &Rect) -> f64 {
+    let i = rect_intersection(*a, *b);
+    let inter = (i.width * i.height) as f64;
+    let union = (a.width * a.height + b.width * b.height) as f64 - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
 }
 
 fn rect_intersection(a: Rect, b: Rect) -> Rect {

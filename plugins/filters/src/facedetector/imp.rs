@@ -54,7 +54,7 @@ pub const DEFAULT_HAAR_CASCADE: &str =
 pub const DEFAULT_LBP_CASCADE: &str = "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml";
 const DEFAULT_SHOW_DEBUG_REGION: bool = false;
 const DEFAULT_FILTER_VERSION: bool = true;
-const DEFAULT_FULL_SCAN_INTERVAL: u32 = 4;
+const DEFAULT_FULL_SCAN_INTERVAL: u32 = 5;
 const MAX_FULL_SCAN_INTERVAL: u32 = 60;
 
 /// Kurento's QoS thresholds: detection is skipped while late by more than 1/7 s, at most
