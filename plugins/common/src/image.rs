@@ -369,6 +369,34 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Serves one HTTP response on a local port and returns the URL to fetch it.
+    fn serve_once(status: &str, body: Vec<u8>) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut req = [0u8; 1024];
+                let _ = stream.read(&mut req);
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        format!("http://127.0.0.1:{port}/hat.png")
+    }
+
+    #[test]
+    fn http_images_load() {
+        let image = load_image(&serve_once("200 OK", png_bytes(4))).unwrap();
+        assert_eq!(image.pixel(1, 1), [10, 20, 30, 40]);
+        let err = load_image(&serve_once("200 OK", b"<html>oops</html>".to_vec())).unwrap_err();
+        assert!(err.reason.contains("not a decodable image"), "{err}");
+    }
+
     #[test]
     fn http_status_and_refused_connections_are_errors() {
         use std::io::Write;

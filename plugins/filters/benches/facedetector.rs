@@ -22,6 +22,8 @@ const HAAR: &str = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_defa
 const FPS: u64 = 30;
 
 type Boxes = HashMap<u64, Vec<[f64; 4]>>;
+/// A detector's bus message read as (frame number, boxes), or `None` for other messages.
+type ParseMessage = fn(&gst::StructureRef) -> Option<(u64, Vec<[f64; 4]>)>;
 
 fn media(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -133,7 +135,7 @@ fn through_element(
     caps: &gst::Caps,
     frames: &[gst::Buffer],
     element: &str,
-    parse: fn(&gst::StructureRef) -> Option<(u64, Vec<[f64; 4]>)>,
+    parse: ParseMessage,
 ) -> (f64, Boxes) {
     let pipeline = gst::parse::launch(&format!(
         "appsrc name=src format=time ! {element} ! fakesink sync=false"

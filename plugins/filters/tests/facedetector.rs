@@ -85,8 +85,60 @@ fn inspectable_properties() {
         .unwrap();
     assert!(element.property::<bool>("filter-version"));
     assert!(!element.property::<bool>("show-debug-region"));
-    assert_eq!(element.property::<u32>("full-scan-interval"), 4);
+    assert_eq!(element.property::<u32>("full-scan-interval"), 5);
     let factory = element.factory().unwrap();
     assert_eq!(factory.metadata("long-name"), Some("Face Detector element"));
     assert_eq!(factory.metadata("klass"), Some("Video/Filter"));
+}
+
+#[test]
+fn every_element_survives_degenerate_sizes() {
+    init();
+    let hat = solid_png("tiny-sizes", 6, 4, [0, 0, 255, 200]);
+    let overlay = gst::Structure::builder("image")
+        .field("offsetXPercent", -0.5f64)
+        .field("offsetYPercent", -0.5f64)
+        .field("widthPercent", 2.0f64)
+        .field("heightPercent", 2.0f64)
+        .field("url", hat.to_str().unwrap())
+        .build();
+    let logo = gst::Structure::builder("images")
+        .field(
+            "l",
+            gst::Structure::builder("image_position")
+                .field("id", "l")
+                .field("uri", hat.to_str().unwrap())
+                .field("offsetXPercent", 0.9f32)
+                .field("offsetYPercent", -0.1f32)
+                .field("widthPercent", 0.5f32)
+                .field("heightPercent", 0.5f32)
+                .field("keepAspectRatio", true)
+                .field("center", true)
+                .build(),
+        )
+        .build();
+    for factory in ["kmsfaceoverlay", "kmsimageoverlay", "kmslogooverlay"] {
+        for format in ["BGR", "RGBx", "BGRA"] {
+            let mut h = harness_with_bus(factory);
+            let element = h.element().unwrap();
+            if factory == "kmslogooverlay" {
+                element.set_property("images-to-overlay", &logo);
+            } else {
+                element.set_property("image-to-overlay", &overlay);
+            }
+            let mut pts = 0;
+            for (w, h_) in [(1, 1), (2, 2), (321, 241), (3, 700), (700, 3)] {
+                let caps =
+                    format!("video/x-raw,format={format},width={w},height={h_},framerate=30/1");
+                h.set_src_caps_str(&caps);
+                for _ in 0..4 {
+                    pts += 33;
+                    let input = frame(&caps, pts);
+                    let out = h.push_and_pull(input.clone()).expect("frame flows");
+                    assert_eq!(out.size(), input.size(), "{factory} {caps}");
+                }
+            }
+            assert!(warnings(&h).is_empty(), "{factory}: {:?}", warnings(&h));
+        }
+    }
 }

@@ -85,7 +85,7 @@ struct Track {
 
 /// Size of the working image for a frame, as Kurento computes it.
 pub fn working_size(width: usize, height: usize) -> (i32, i32, f64) {
-    let working_width = (width as i32).min(WORKING_WIDTH).max(1);
+    let working_width = (width as i32).clamp(1, WORKING_WIDTH);
     let factor = width as f64 / working_width as f64;
     let working_height = (height as f64 / factor) as i32;
     (working_width, working_height, factor)
