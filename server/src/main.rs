@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `kurento-media-server`: command line entry point (server.md §1).
+
+use std::process::ExitCode;
+
+use kurento_media_server::config::{Config, Options, USAGE};
+use kurento_media_server::manager::SERVER_VERSION;
+use kurento_media_server::modules::{DEFAULT_MODULES_DIR, split_path_list};
+use kurento_media_server::{Catalog, Server, load_modules, transport};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = Options::parse(&args, |k| std::env::var(k).ok());
+    if opts.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    // --list and --version print only their answer.
+    let quiet = opts.list || opts.version;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KURENTO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "off" } else { "info" }));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut search = split_path_list(opts.modules_path.as_deref().unwrap_or_default());
+    search.push(DEFAULT_MODULES_DIR.into());
+    let catalog = Catalog::new(load_modules(&search));
+
+    if opts.version {
+        println!("Kurento Media Server version: {SERVER_VERSION}");
+        let mut mods: Vec<_> = catalog.modules.iter().collect();
+        mods.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        if !mods.is_empty() {
+            println!("Found modules:");
+            for m in mods {
+                println!("\t'{}' version {}", m.name, m.version);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if opts.list {
+        println!("Available factories:");
+        for f in catalog.factories.keys() {
+            println!("\t{f}");
+        }
+        return ExitCode::SUCCESS;
+    }
+
+    let config = match Config::load(opts.conf_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = Server::new(config, catalog);
+    let result = runtime.block_on(transport::run(server.clone(), async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("Stopping");
+    }));
+    if let Err(e) = result {
+        tracing::error!("{e}");
+        return ExitCode::FAILURE;
+    }
+    server.release_all();
+    ExitCode::SUCCESS
+}
