@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MPL-2.0
+//! A hand-written module library for the server's tests: it implements the module ABI directly
+//! (no generated code) for a handful of classes backed by `kurento-core-runtime`, plus `Crasher`,
+//! whose `explode` method panics. It is inert unless `KURENTO_TEST_FIXTURE_MODULE` is set, so a
+//! server scanning the build tree in production never offers it.
+
+use std::ffi::{CString, c_char, c_void};
+use std::sync::Arc;
+
+use kurento_core_runtime::gst::glib::translate::FromGlibPtrNone;
+use kurento_core_runtime::gst::prelude::*;
+use kurento_core_runtime::{
+    Branch, CoreError, ElementSpec, MediaElement, MediaObject, MediaPipeline, MediaType, gst,
+    pass_through,
+};
+use kurento_module_abi::serde_json::{self, Map, Value, json};
+use kurento_module_abi::{
+    ABI_VERSION, HostApi, ModuleVTable, ObjectHandle, borrow_str, error_reply, free_c_string,
+    guard,
+};
+
+const DESCRIPTOR: &str = r#"{"name":"fixture","version":"1.2.3","kurentoVersion":"^7.0.0","imports":[],
+"code":{},"remoteClasses":[
+ {"name":"Base","abstract":true,"properties":[{"name":"name","type":"String"}],
+  "methods":[{"name":"echo","params":[{"name":"text","type":"String"}],"return":{"type":"String"}}],
+  "events":["Error"]},
+ {"name":"Pipeline","extends":"Base","constructor":{"params":[]},
+  "methods":[{"name":"getGstreamerDot","params":[],"return":{"type":"String"}}]},
+ {"name":"Element","extends":"Base","abstract":true,
+  "methods":[{"name":"connect","params":[{"name":"sink","type":"Element"},{"name":"mediaType","type":"String","optional":true}]},
+   {"name":"disconnect","params":[{"name":"sink","type":"Element"}]},
+   {"name":"isMediaFlowingIn","params":[{"name":"mediaType","type":"String"}],"return":{"type":"boolean"}},
+   {"name":"getSourceConnections","params":[],"return":{"type":"String[]"}}],
+  "events":["ElementConnected","ElementDisconnected","MediaFlowInStateChanged","MediaFlowOutStateChanged"]},
+ {"name":"Source","extends":"Element","constructor":{"params":[{"name":"mediaPipeline","type":"Pipeline"}]}},
+ {"name":"Pass","extends":"Element","constructor":{"params":[{"name":"mediaPipeline","type":"Pipeline"}]}},
+ {"name":"Crasher","extends":"Base","constructor":{"params":[{"name":"panicOnCreate","type":"boolean","optional":true,"defaultValue":false}]},
+  "methods":[{"name":"explode","params":[]}]}
+],"complexTypes":[],"events":[
+ {"name":"Error","properties":[]},{"name":"ElementConnected","properties":[]},
+ {"name":"ElementDisconnected","properties":[]},{"name":"MediaFlowInStateChanged","properties":[]},
+ {"name":"MediaFlowOutStateChanged","properties":[]}]}"#;
+
+enum Obj {
+    Pipeline(Arc<MediaPipeline>),
+    Element(Arc<MediaElement>, &'static [&'static str]),
+    Crasher(MediaObject),
+}
+
+const ELEMENT_EVENTS: &[&str] = &[
+    "Error",
+    "ElementConnected",
+    "ElementDisconnected",
+    "MediaFlowInStateChanged",
+    "MediaFlowOutStateChanged",
+];
+
+impl Obj {
+    fn object(&self) -> &MediaObject {
+        match self {
+            Obj::Pipeline(p) => p.object(),
+            Obj::Element(e, _) => e.object(),
+            Obj::Crasher(o) => o,
+        }
+    }
+}
+
+fn err(e: CoreError) -> Value {
+    json!({"error": e.to_json()})
+}
+
+fn marshall(name: &str, kind: &str) -> Value {
+    error_reply(40001, "MARSHALL_ERROR", &format!("'{name}' parameter should be {kind}"))
+}
+
+fn str_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, Value> {
+    params.get(name).and_then(Value::as_str).ok_or_else(|| marshall(name, "a string"))
+}
+
+/// Raises events through the host, naming this object.
+fn emitter(host: *const HostApi, id: &str) -> kurento_core_runtime::EventEmitter {
+    let host = host as usize;
+    let id = CString::new(id).unwrap_or_default();
+    Arc::new(move |event, data| {
+        let host = unsafe { &*(host as *const HostApi) };
+        let text = CString::new(json!({"type": event, "data": data}).to_string()).unwrap_or_default();
+        unsafe { (host.emit_event)(host.ctx, id.as_ptr(), text.as_ptr()) };
+    })
+}
+
+/// The GStreamer element of another object (any module), resolved through the host.
+fn resolve_element(host: *const HostApi, id: &str) -> Result<gst::Element, Value> {
+    let cid = CString::new(id).unwrap_or_default();
+    let host = unsafe { &*host };
+    let r = unsafe { (host.resolve_object)(host.ctx, cid.as_ptr()) };
+    if r.module.is_null() {
+        return Err(error_reply(40101, "MEDIA_OBJECT_NOT_FOUND", &format!("Object '{id}' not found")));
+    }
+    let ptr = unsafe { ((*r.module).gst_element)(r.handle) };
+    if ptr.is_null() {
+        return Err(error_reply(40001, "MARSHALL_ERROR", &format!("'{id}' is not a media object")));
+    }
+    Ok(unsafe { gst::Element::from_glib_none(ptr as *mut gst::ffi::GstElement) })
+}
+
+struct Handle {
+    host: *const HostApi,
+    obj: Obj,
+}
+
+unsafe extern "C" fn create(
+    host: *const HostApi,
+    class_name: *const c_char,
+    object_id: *const c_char,
+    params_json: *const c_char,
+    out: *mut ObjectHandle,
+) -> *mut c_char {
+    guard(|| {
+        let (class, id, params) = match unsafe {
+            (borrow_str(class_name), borrow_str(object_id), borrow_str(params_json))
+        } {
+            (Ok(c), Ok(i), Ok(p)) => (c, i, p),
+            _ => return error_reply(-32603, "UNEXPECTED_ERROR", "bad strings"),
+        };
+        let params: Value = serde_json::from_str(params).unwrap_or(Value::Null);
+        let obj = MediaObject::new(id, emitter(host, id));
+        let made = match class {
+            "Pipeline" => MediaPipeline::new(obj).map(Obj::Pipeline).map_err(err),
+            "Source" | "Pass" => (|| {
+                let pid = str_param(&params, "mediaPipeline")?;
+                let pipeline = resolve_element(host, pid)?
+                    .downcast::<gst::Pipeline>()
+                    .map_err(|_| marshall("mediaPipeline", "a MediaPipeline"))?;
+                let spec = if class == "Pass" {
+                    pass_through()
+                } else {
+                    let src = gst::ElementFactory::make("videotestsrc")
+                        .property("is-live", true)
+                        .build()
+                        .map_err(|_| error_reply(40108, "MEDIA_OBJECT_NOT_AVAILABLE", "no videotestsrc"))?;
+                    ElementSpec {
+                        audio: Branch::None,
+                        video: Branch::Chain { elements: vec![src], input: false, output: true },
+                    }
+                };
+                MediaElement::new(obj, &pipeline, spec)
+                    .map(|e| Obj::Element(e, ELEMENT_EVENTS))
+                    .map_err(err)
+            })(),
+            "Crasher" => {
+                if params.get("panicOnCreate") == Some(&Value::Bool(true)) {
+                    panic!("crashed while creating");
+                }
+                Ok(Obj::Crasher(obj))
+            }
+            _ => Err(error_reply(40108, "MEDIA_OBJECT_NOT_AVAILABLE", &format!("Factory '{class}' not found"))),
+        };
+        match made {
+            Ok(obj) => {
+                unsafe { *out = Box::into_raw(Box::new(Handle { host, obj })) as ObjectHandle };
+                json!({"value": null})
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+fn media_type(params: &Value) -> Result<Option<MediaType>, Value> {
+    match params.get("mediaType") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => MediaType::parse(s).map(Some).map_err(err),
+        Some(_) => Err(marshall("mediaType", "a string")),
+    }
+}
+
+fn dispatch(h: &Handle, op: &str, params: &Value) -> Result<Value, Value> {
+    let o = h.obj.object();
+    Ok(match (op, &h.obj) {
+        ("echo", _) => json!(str_param(params, "text")?),
+        ("getName", _) => json!(o.name()),
+        ("setName", _) => {
+            o.set_name(str_param(params, "name")?);
+            Value::Null
+        }
+        ("getId", _) => json!(o.id()),
+        ("getParent", _) => json!(o.parent_id()),
+        ("getCreationTime", _) => json!(o.creation_time()),
+        ("addTag", _) => {
+            o.add_tag(str_param(params, "key")?, str_param(params, "value")?);
+            Value::Null
+        }
+        ("getTag", _) => json!(o.get_tag(str_param(params, "key")?).map_err(err)?),
+        ("getChildren", Obj::Pipeline(p)) => json!(p.children()),
+        ("getChildren", Obj::Element(e, _)) => json!(e.children()),
+        ("getGstreamerDot", Obj::Pipeline(p)) => json!(p.gstreamer_dot(None).map_err(err)?),
+        ("connect" | "disconnect", Obj::Element(e, _)) => {
+            let sink = resolve_element(h.host, str_param(params, "sink")?)?;
+            let m = media_type(params)?;
+            if op == "connect" {
+                e.connect(&sink, m, "default", "default").map_err(err)?;
+            } else {
+                e.disconnect(&sink, m, "default", "default").map_err(err)?;
+            }
+            Value::Null
+        }
+        ("isMediaFlowingIn", Obj::Element(e, _)) => {
+            let m = media_type(params)?.ok_or_else(|| marshall("mediaType", "a string"))?;
+            json!(e.is_media_flowing_in(m, "default"))
+        }
+        ("getSourceConnections", Obj::Element(e, _)) => {
+            json!(e.source_connections(None, None).iter().map(|c| c.to_json()).collect::<Vec<_>>())
+        }
+        ("explode", Obj::Crasher(_)) => panic!("kaboom"),
+        _ => {
+            let n = params.as_object().map_or(0, Map::len);
+            return Err(error_reply(
+                40008,
+                "MALFORMED_TRANSACTION",
+                &format!("Method '{op}' with {n} parameters not found"),
+            ));
+        }
+    })
+}
+
+unsafe extern "C" fn invoke(object: ObjectHandle, operation: *const c_char, params_json: *const c_char) -> *mut c_char {
+    guard(|| {
+        let h = unsafe { &*(object as *const Handle) };
+        let (Ok(op), Ok(p)) = (unsafe { borrow_str(operation) }, unsafe { borrow_str(params_json) }) else {
+            return error_reply(-32603, "UNEXPECTED_ERROR", "bad strings");
+        };
+        let params: Value = serde_json::from_str(p).unwrap_or(Value::Null);
+        match dispatch(h, op, &params) {
+            Ok(v) => json!({"value": v}),
+            Err(e) => e,
+        }
+    })
+}
+
+unsafe extern "C" fn subscribe(object: ObjectHandle, event_type: *const c_char) -> *mut c_char {
+    guard(|| {
+        let h = unsafe { &*(object as *const Handle) };
+        let Ok(ev) = (unsafe { borrow_str(event_type) }) else {
+            return json!({"value": false});
+        };
+        let ok = match &h.obj {
+            Obj::Element(_, events) => events.contains(&ev),
+            _ => ev == "Error",
+        };
+        if ok {
+            h.obj.object().subscribe(ev);
+        }
+        json!({"value": ok})
+    })
+}
+
+unsafe extern "C" fn gst_element(object: ObjectHandle) -> *mut c_void {
+    let h = unsafe { &*(object as *const Handle) };
+    match &h.obj {
+        Obj::Pipeline(p) => p.element_ptr(),
+        Obj::Element(e, _) => e.element_ptr(),
+        Obj::Crasher(_) => std::ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn release(object: ObjectHandle) {
+    let h = unsafe { Box::from_raw(object as *mut Handle) };
+    match &h.obj {
+        Obj::Pipeline(p) => p.release(),
+        Obj::Element(e, _) => e.release(),
+        Obj::Crasher(_) => {}
+    }
+}
+
+struct Strings {
+    name: CString,
+    version: CString,
+    time: CString,
+    descriptor: CString,
+}
+
+static STRINGS: std::sync::LazyLock<Strings> = std::sync::LazyLock::new(|| Strings {
+    name: CString::new("fixture").unwrap_or_default(),
+    version: CString::new("1.2.3").unwrap_or_default(),
+    time: CString::new("Jan 1 2026 00:00:00").unwrap_or_default(),
+    descriptor: CString::new(DESCRIPTOR).unwrap_or_default(),
+});
+
+static VTABLE: std::sync::LazyLock<ModuleVTable> = std::sync::LazyLock::new(|| ModuleVTable {
+    abi_version: ABI_VERSION,
+    name: STRINGS.name.as_ptr(),
+    version: STRINGS.version.as_ptr(),
+    generation_time: STRINGS.time.as_ptr(),
+    descriptor_json: STRINGS.descriptor.as_ptr(),
+    create,
+    invoke,
+    subscribe,
+    gst_element,
+    release,
+    free_string: free_c_string,
+});
+
+/// The module entry point; null (not a module) unless the test environment asks for it.
+#[unsafe(no_mangle)]
+pub extern "C" fn kurento_module_entry() -> *const ModuleVTable {
+    if std::env::var_os("KURENTO_TEST_FIXTURE_MODULE").is_none() {
+        return std::ptr::null();
+    }
+    let _ = kurento_core_runtime::init();
+    &*VTABLE
+}
