@@ -192,7 +192,9 @@ unsafe extern "C" fn host_resolve_object(ctx: *const c_void, object_id: *const c
         };
         let st = lock(&core.state);
         match st.objects.get(id).and_then(|o| o.live.as_ref()) {
-            Some(live) if !*live.released.read().unwrap_or_else(|e| e.into_inner()) => ObjectRef {
+            // try_read: an object being released right now is already gone (and waiting for
+            // its lock here could deadlock against events raised by that release).
+            Some(live) if live.released.try_read().is_ok_and(|g| !*g) => ObjectRef {
                 module: live.module.vtable(),
                 handle: live.raw as *mut c_void,
             },
@@ -328,7 +330,14 @@ impl Server {
             .and_then(|p| p.get("sessionId"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        let cache_key = |sid: &str, id: &Value| (sid.to_string(), id.to_string());
+        // Kurento keys the cache on (session, id) only; a retry is the same request, so the
+        // method and params are part of the key too and a reused id never replays another
+        // request's answer (e.g. a reconnecting client that restarts its ids).
+        let body = format!(
+            "{method}\n{}",
+            params.as_ref().map(|p| Value::Object(p.clone()).to_string()).unwrap_or_default()
+        );
+        let cache_key = |sid: &str, id: &Value| (sid.to_string(), format!("{id}\n{body}"));
         if let (Some(sid), Some(id), false) = (&request_sid, &id, self.0.config.disable_request_cache) {
             let mut cache = lock(&self.0.cache);
             cache.retain(|_, (t, _)| t.elapsed() < REQUEST_CACHE_TTL);

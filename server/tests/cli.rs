@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `--version`, `--list`, `--help` and the `KURENTO_*` variables.
+
+mod common;
+
+use std::process::Command;
+
+use common::{SERVER, modules_dir};
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = Command::new(SERVER)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn version_and_list_print_what_kurento_prints() {
+    let dir = modules_dir();
+    let d = dir.to_str().unwrap();
+    let on = [("KURENTO_TEST_FIXTURE_MODULE", "1")];
+    let (ok, out) = run(&["--version", "--modules-path", d], &on);
+    assert!(ok);
+    assert_eq!(
+        out,
+        "Kurento Media Server version: 7.3.0\nFound modules:\n\t'fixture' version 1.2.3\n"
+    );
+    let (ok, out) = run(&["-l"], &[on[0], ("KURENTO_MODULES_PATH", d)]);
+    assert!(ok);
+    assert_eq!(
+        out,
+        "Available factories:\n\tCrasher\n\tPass\n\tPipeline\n\tSource\n\tfixture.Crasher\n\tfixture.Pass\n\tfixture.Pipeline\n\tfixture.Source\n"
+    );
+    // Without the test switch the fixture declines to load: nothing found.
+    let (_, out) = run(&["--version", "-p", d], &[]);
+    assert_eq!(out, "Kurento Media Server version: 7.3.0\n");
+    let (ok, out) = run(&["--help"], &[]);
+    assert!(ok && out.starts_with("kurento-media-server usage"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_configuration_file_stops_startup() {
+    let out = Command::new(SERVER)
+        .args(["--conf-file", "/nonexistent/kurento.conf.json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read configuration file"));
+}
