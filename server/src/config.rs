@@ -40,25 +40,30 @@ impl Options {
         while i < args.len() {
             let arg = &args[i];
             i += 1;
-            let (name, inline): (String, Option<String>) = if let Some(long) = arg.strip_prefix("--") {
-                match long.split_once('=') {
-                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                    None => (long.to_string(), None),
-                }
-            } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
-                let mut chars = short.chars();
-                let c = chars.next().unwrap_or_default();
-                let rest: String = chars.collect();
-                let long = match c {
-                    'h' => "help",
-                    'v' => "version",
-                    'l' => "list",
-                    _ => VALUED.iter().find(|(_, s)| *s == c).map(|(l, _)| *l).unwrap_or(""),
+            let (name, inline): (String, Option<String>) =
+                if let Some(long) = arg.strip_prefix("--") {
+                    match long.split_once('=') {
+                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                        None => (long.to_string(), None),
+                    }
+                } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+                    let mut chars = short.chars();
+                    let c = chars.next().unwrap_or_default();
+                    let rest: String = chars.collect();
+                    let long = match c {
+                        'h' => "help",
+                        'v' => "version",
+                        'l' => "list",
+                        _ => VALUED
+                            .iter()
+                            .find(|(_, s)| *s == c)
+                            .map(|(l, _)| *l)
+                            .unwrap_or(""),
+                    };
+                    (long.to_string(), (!rest.is_empty()).then_some(rest))
+                } else {
+                    continue;
                 };
-                (long.to_string(), (!rest.is_empty()).then_some(rest))
-            } else {
-                continue;
-            };
             match name.as_str() {
                 "help" => o.help = true,
                 "version" => o.version = true,
@@ -180,7 +185,10 @@ impl Config {
         if !path.exists() && !explicit {
             return Ok(Config::default());
         }
-        let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if !name.contains(".conf.") {
             return Err(format!(
                 "configuration file '{}' must be named <name>.conf.json",
@@ -207,7 +215,9 @@ impl Config {
             ..Config::default()
         };
         if let Some(net) = get(root, "mediaServer.net") {
-            let children = net.as_object().map(|o| o.keys().filter(|k| *k != "//").count());
+            let children = net
+                .as_object()
+                .map(|o| o.keys().filter(|k| *k != "//").count());
             if children != Some(1) || net.get("websocket").is_none() {
                 return Err("'mediaServer.net' must have exactly one child, 'websocket'".into());
             }
@@ -270,7 +280,10 @@ mod tests {
             "KURENTO_CONF_FILE" => Some("/env/k.conf.json".to_string()),
             _ => None,
         };
-        let o = Options::parse(&args(&["--gst-debug=3", "-p", "/a:/b", "--list", "--bogus"]), env);
+        let o = Options::parse(
+            &args(&["--gst-debug=3", "-p", "/a:/b", "--list", "--bogus"]),
+            env,
+        );
         assert!(o.list && !o.version);
         assert_eq!(o.modules_path.as_deref(), Some("/a:/b"));
         assert_eq!(o.conf_file.as_deref(), Some("/env/k.conf.json"));
@@ -286,7 +299,10 @@ mod tests {
             "maxFrameSize": "4096", "secure": {"port": 8433, "certificate": "cert.pem"}}}},
             "metadata": {"a": 1}});
         let c = Config::from_tree(&t, PathBuf::from("/etc/k")).unwrap();
-        assert_eq!((c.port, c.path.as_str(), c.address.as_str()), (9999, "rpc", "0.0.0.0"));
+        assert_eq!(
+            (c.port, c.path.as_str(), c.address.as_str()),
+            (9999, "rpc", "0.0.0.0")
+        );
         assert_eq!(c.gc_period, Duration::from_secs(2));
         assert_eq!(c.max_frame_size, 4096);
         assert_eq!(c.certificate, Some(PathBuf::from("/etc/k/cert.pem")));

@@ -123,7 +123,9 @@ impl RpcError {
         if id.starts_with("newref:") {
             return Self::kurento(
                 MEDIA_OBJECT_NOT_FOUND_TRANSACTION_NO_COMMIT,
-                format!("Object '{id}' not found: 'newref:' ids are only valid inside a transaction"),
+                format!(
+                    "Object '{id}' not found: 'newref:' ids are only valid inside a transaction"
+                ),
             );
         }
         Self::kurento(MEDIA_OBJECT_NOT_FOUND, format!("Object '{id}' not found"))

@@ -77,7 +77,10 @@ fn str_param(params: &Value, name: &str) -> Result<String, RpcError> {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(Value::Bool(b)) => Ok(b.to_string()),
-        _ if params.is_null() => Err(RpcError::kurento(MARSHALL_ERROR, "'operationParams' is required")),
+        _ if params.is_null() => Err(RpcError::kurento(
+            MARSHALL_ERROR,
+            "'operationParams' is required",
+        )),
         _ => Err(RpcError::kurento(
             MARSHALL_ERROR,
             format!("'{name}' parameter should be a string"),
@@ -89,7 +92,10 @@ fn bool_param(params: &Value, name: &str) -> Result<bool, RpcError> {
     match param(params, name) {
         Some(Value::Bool(b)) => Ok(*b),
         Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-        _ if params.is_null() => Err(RpcError::kurento(MARSHALL_ERROR, "'operationParams' is required")),
+        _ if params.is_null() => Err(RpcError::kurento(
+            MARSHALL_ERROR,
+            "'operationParams' is required",
+        )),
         _ => Err(RpcError::kurento(
             MARSHALL_ERROR,
             format!("'{name}' parameter should be a boolean"),
@@ -100,8 +106,13 @@ fn bool_param(params: &Value, name: &str) -> Result<bool, RpcError> {
 fn int_param(params: &Value, name: &str) -> Result<i64, RpcError> {
     match param(params, name) {
         Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-        Some(Value::String(s)) if s.trim().parse::<i32>().is_ok() => Ok(s.trim().parse().unwrap_or_default()),
-        _ if params.is_null() => Err(RpcError::kurento(MARSHALL_ERROR, "'operationParams' is required")),
+        Some(Value::String(s)) if s.trim().parse::<i32>().is_ok() => {
+            Ok(s.trim().parse().unwrap_or_default())
+        }
+        _ if params.is_null() => Err(RpcError::kurento(
+            MARSHALL_ERROR,
+            "'operationParams' is required",
+        )),
         _ => Err(RpcError::kurento(
             MARSHALL_ERROR,
             format!("'{name}' parameter should be a integer"),
@@ -158,7 +169,11 @@ pub(crate) fn invoke(core: &Core, operation: &str, params: &Value) -> Result<Val
                 }
             }
         }
-        "getCpuCount" => json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        "getCpuCount" => json!(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        ),
         "getUsedCpu" => {
             let interval = int_param(params, "interval")?.clamp(1, 10_000);
             drop(m); // the measurement sleeps; do not hold the manager meanwhile
@@ -194,7 +209,12 @@ pub(crate) fn invoke(core: &Core, operation: &str, params: &Value) -> Result<Val
             let k = str_param(params, "key")?;
             match m.tags.iter().find(|(key, _)| *key == k) {
                 Some((_, v)) => json!(v),
-                None => return Err(RpcError::kurento(MEDIA_OBJECT_TAG_KEY_NOT_FOUND, "Tag key not found")),
+                None => {
+                    return Err(RpcError::kurento(
+                        MEDIA_OBJECT_TAG_KEY_NOT_FOUND,
+                        "Tag key not found",
+                    ));
+                }
             }
         }
         "getTags" => Value::Array(m.tags.iter().map(|(k, v)| tag_json(k, v)).collect()),
@@ -212,7 +232,11 @@ pub(crate) fn invoke(core: &Core, operation: &str, params: &Value) -> Result<Val
 fn cpu_jiffies() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().next()?;
-    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let total: u64 = v.iter().sum();
     let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
     Some((total - idle, total))

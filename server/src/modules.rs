@@ -7,7 +7,9 @@ use std::ffi::{CStr, CString, c_char};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kurento_module_abi::{ABI_VERSION, ENTRY_POINT, EntryPoint, HostApi, ModuleVTable, ObjectHandle};
+use kurento_module_abi::{
+    ABI_VERSION, ENTRY_POINT, EntryPoint, HostApi, ModuleVTable, ObjectHandle,
+};
 use serde_json::Value;
 
 use crate::error::RpcError;
@@ -232,11 +234,14 @@ impl Module {
         object_id: &str,
         params: &Value,
     ) -> Result<ObjectHandle, RpcError> {
-        let (c, id, p) = (cstring(class), cstring(object_id), cstring(&params.to_string()));
+        let (c, id, p) = (
+            cstring(class),
+            cstring(object_id),
+            cstring(&params.to_string()),
+        );
         let mut out: ObjectHandle = std::ptr::null_mut();
-        let reply = unsafe {
-            (self.vtable.create)(host, c.as_ptr(), id.as_ptr(), p.as_ptr(), &mut out)
-        };
+        let reply =
+            unsafe { (self.vtable.create)(host, c.as_ptr(), id.as_ptr(), p.as_ptr(), &mut out) };
         take_reply(self.vtable, reply)?;
         if out.is_null() {
             return Err(RpcError::internal(format!(
@@ -247,25 +252,27 @@ impl Module {
         Ok(out)
     }
 
-    pub fn invoke(
+    /// `handle` is an object this module created and has not released.
+    pub(crate) fn invoke(
         &self,
-        handle: ObjectHandle,
+        handle: usize,
         operation: &str,
         params: &Value,
     ) -> Result<Value, RpcError> {
         let (op, p) = (cstring(operation), cstring(&params.to_string()));
-        let reply = unsafe { (self.vtable.invoke)(handle, op.as_ptr(), p.as_ptr()) };
+        let reply =
+            unsafe { (self.vtable.invoke)(handle as ObjectHandle, op.as_ptr(), p.as_ptr()) };
         take_reply(self.vtable, reply)
     }
 
-    pub fn subscribe(&self, handle: ObjectHandle, event: &str) -> Result<bool, RpcError> {
+    pub(crate) fn subscribe(&self, handle: usize, event: &str) -> Result<bool, RpcError> {
         let e = cstring(event);
-        let reply = unsafe { (self.vtable.subscribe)(handle, e.as_ptr()) };
+        let reply = unsafe { (self.vtable.subscribe)(handle as ObjectHandle, e.as_ptr()) };
         Ok(take_reply(self.vtable, reply)?.as_bool().unwrap_or(false))
     }
 
-    pub fn release(&self, handle: ObjectHandle) {
-        unsafe { (self.vtable.release)(handle) }
+    pub(crate) fn release(&self, handle: usize) {
+        unsafe { (self.vtable.release)(handle as ObjectHandle) }
     }
 }
 
@@ -395,7 +402,10 @@ pub fn load_modules(search_path: &[PathBuf]) -> Vec<Arc<Module>> {
             match loaded {
                 Ok(m) => {
                     seen_files.insert(file);
-                    for f in raw_classes(&m.name, &serde_json::from_str(&m.descriptor_text).unwrap_or(Value::Null)) {
+                    for f in raw_classes(
+                        &m.name,
+                        &serde_json::from_str(&m.descriptor_text).unwrap_or(Value::Null),
+                    ) {
                         registered.insert(type_key(&m.name, &f.name));
                     }
                     tracing::info!(
@@ -420,5 +430,8 @@ pub fn load_modules(search_path: &[PathBuf]) -> Vec<Arc<Module>> {
 
 /// Splits a colon-separated path list, dropping empty entries.
 pub fn split_path_list(s: &str) -> Vec<PathBuf> {
-    s.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+    s.split(':')
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect()
 }

@@ -35,9 +35,12 @@ impl Live {
     fn invoke(&self, op: &str, params: &Value) -> Result<Value, RpcError> {
         let g = self.released.read().unwrap_or_else(|e| e.into_inner());
         if *g {
-            return Err(RpcError::kurento(MEDIA_OBJECT_NOT_FOUND, "Object was released"));
+            return Err(RpcError::kurento(
+                MEDIA_OBJECT_NOT_FOUND,
+                "Object was released",
+            ));
         }
-        self.module.invoke(self.raw as *mut c_void, op, params)
+        self.module.invoke(self.raw, op, params)
     }
 
     fn subscribe(&self, event: &str) -> Result<bool, RpcError> {
@@ -45,7 +48,7 @@ impl Live {
         if *g {
             return Ok(false);
         }
-        self.module.subscribe(self.raw as *mut c_void, event)
+        self.module.subscribe(self.raw, event)
     }
 
     fn release(&self) {
@@ -53,8 +56,11 @@ impl Live {
         if !*g {
             *g = true;
             let (module, raw) = (&self.module, self.raw);
-            if catch_unwind(AssertUnwindSafe(|| module.release(raw as *mut c_void))).is_err() {
-                tracing::error!("module '{}' panicked while releasing an object", module.name);
+            if catch_unwind(AssertUnwindSafe(|| module.release(raw))).is_err() {
+                tracing::error!(
+                    "module '{}' panicked while releasing an object",
+                    module.name
+                );
             }
         }
     }
@@ -174,7 +180,10 @@ unsafe extern "C" fn host_emit_event(
     });
 }
 
-unsafe extern "C" fn host_resolve_object(ctx: *const c_void, object_id: *const c_char) -> ObjectRef {
+unsafe extern "C" fn host_resolve_object(
+    ctx: *const c_void,
+    object_id: *const c_char,
+) -> ObjectRef {
     let none = ObjectRef {
         module: std::ptr::null(),
         handle: std::ptr::null_mut(),
@@ -251,7 +260,9 @@ impl Server {
     /// Registers a connection; events of its associated session go to `tx`.
     pub fn open_connection(&self, tx: UnboundedSender<String>) -> ConnId {
         let id = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.0.state).conns.insert(id, Conn { tx, session: None });
+        lock(&self.0.state)
+            .conns
+            .insert(id, Conn { tx, session: None });
         id
     }
 
@@ -276,7 +287,10 @@ impl Server {
                     &Value::Null,
                     &RpcError::plain(
                         INVALID_REQUEST,
-                        format!("Frame of {} bytes exceeds the limit of {max} bytes", payload.len()),
+                        format!(
+                            "Frame of {} bytes exceeds the limit of {max} bytes",
+                            payload.len()
+                        ),
                     ),
                 )
                 .to_string(),
@@ -317,7 +331,10 @@ impl Server {
             _ => None,
         };
         // Inject the connection's session into requests that lack one (server.md §4.3).
-        let associated = lock(&self.0.state).conns.get(&conn).and_then(|c| c.session.clone());
+        let associated = lock(&self.0.state)
+            .conns
+            .get(&conn)
+            .and_then(|c| c.session.clone());
         if let Some(sid) = associated {
             let p = params.get_or_insert_with(Map::new);
             if !p.contains_key("sessionId") {
@@ -335,10 +352,15 @@ impl Server {
         // request's answer (e.g. a reconnecting client that restarts its ids).
         let body = format!(
             "{method}\n{}",
-            params.as_ref().map(|p| Value::Object(p.clone()).to_string()).unwrap_or_default()
+            params
+                .as_ref()
+                .map(|p| Value::Object(p.clone()).to_string())
+                .unwrap_or_default()
         );
         let cache_key = |sid: &str, id: &Value| (sid.to_string(), format!("{id}\n{body}"));
-        if let (Some(sid), Some(id), false) = (&request_sid, &id, self.0.config.disable_request_cache) {
+        if let (Some(sid), Some(id), false) =
+            (&request_sid, &id, self.0.config.disable_request_cache)
+        {
             let mut cache = lock(&self.0.cache);
             cache.retain(|_, (t, _)| t.elapsed() < REQUEST_CACHE_TTL);
             if let Some((_, stored)) = cache.get(&cache_key(sid, id)) {
@@ -363,7 +385,10 @@ impl Server {
         if let Some(sid) = &result_sid {
             self.0.associate(conn, sid);
         }
-        if let (Some(sid), false) = (result_sid.or(request_sid), self.0.config.disable_request_cache) {
+        if let (Some(sid), false) = (
+            result_sid.or(request_sid),
+            self.0.config.disable_request_cache,
+        ) {
             lock(&self.0.cache).insert(cache_key(&sid, &id), (Instant::now(), response.clone()));
         }
         Some(response)
@@ -447,7 +472,11 @@ impl Core {
 
     /// The request's session, or a new one registered now.
     fn session_for(&self, params: Option<&Map<String, Value>>) -> Result<String, RpcError> {
-        if let Some(sid) = params.map(|p| opt_str(p, "sessionId")).transpose()?.flatten() {
+        if let Some(sid) = params
+            .map(|p| opt_str(p, "sessionId"))
+            .transpose()?
+            .flatten()
+        {
             return Ok(sid);
         }
         let sid = new_uuid();
@@ -494,8 +523,19 @@ impl Core {
         let needs_params = !matches!(method, "ping" | "connect");
         let known = matches!(
             method,
-            "ping" | "connect" | "create" | "invoke" | "describe" | "subscribe" | "unsubscribe"
-                | "release" | "ref" | "unref" | "keepAlive" | "transaction" | "closeSession"
+            "ping"
+                | "connect"
+                | "create"
+                | "invoke"
+                | "describe"
+                | "subscribe"
+                | "unsubscribe"
+                | "release"
+                | "ref"
+                | "unref"
+                | "keepAlive"
+                | "transaction"
+                | "closeSession"
         );
         if !known {
             return Err(RpcError::method_not_found());
@@ -516,7 +556,10 @@ impl Core {
             "connect" => match opt_str(p, "sessionId")? {
                 Some(sid) => {
                     let mut st = self.state();
-                    let s = st.sessions.get_mut(&sid).ok_or_else(RpcError::invalid_session)?;
+                    let s = st
+                        .sessions
+                        .get_mut(&sid)
+                        .ok_or_else(RpcError::invalid_session)?;
                     s.alive = true;
                     Ok(json!({"sessionId": sid, "serverId": self.server_id}))
                 }
@@ -531,8 +574,10 @@ impl Core {
                 let object = req_str(p, "object")?;
                 let sid = self.session_for(Some(p))?;
                 let (class, _) = self.target(&sid, &object)?;
-                Ok(json!({"sessionId": sid, "type": class.name, "qualifiedType": class.qualified,
-                    "hierarchy": class.hierarchy}))
+                Ok(
+                    json!({"sessionId": sid, "type": class.name, "qualifiedType": class.qualified,
+                    "hierarchy": class.hierarchy}),
+                )
             }
             "subscribe" => self.subscribe(p),
             "unsubscribe" => {
@@ -540,7 +585,10 @@ impl Core {
                 let sub = req_str(p, "subscription")?;
                 let sid = req_str(p, "sessionId")?;
                 let mut st = self.state();
-                let removed = st.sessions.get_mut(&sid).and_then(|s| s.subscriptions.remove(&sub));
+                let removed = st
+                    .sessions
+                    .get_mut(&sid)
+                    .and_then(|s| s.subscriptions.remove(&sub));
                 if let Some((obj, event)) = removed.filter(|(o, _)| *o == object) {
                     Self::drop_listener_if_unused(&mut st, &sid, &obj, &event);
                 }
@@ -569,7 +617,10 @@ impl Core {
             "keepAlive" => {
                 let sid = req_str(p, "sessionId")?;
                 let mut st = self.state();
-                st.sessions.get_mut(&sid).ok_or_else(RpcError::invalid_session)?.alive = true;
+                st.sessions
+                    .get_mut(&sid)
+                    .ok_or_else(RpcError::invalid_session)?
+                    .alive = true;
                 Ok(json!({"sessionId": sid}))
             }
             "transaction" => self.transaction(conn, p),
@@ -595,17 +646,17 @@ impl Core {
             _ => json!({}),
         };
         let sid = self.session_for(Some(p))?;
-        let (class, module_idx) = self
-            .catalog
-            .factories
-            .get(&type_name)
-            .cloned()
-            .ok_or_else(|| {
-                RpcError::kurento(
-                    MEDIA_OBJECT_NOT_AVAILABLE,
-                    format!("Factory '{type_name}' not found"),
-                )
-            })?;
+        let (class, module_idx) =
+            self.catalog
+                .factories
+                .get(&type_name)
+                .cloned()
+                .ok_or_else(|| {
+                    RpcError::kurento(
+                        MEDIA_OBJECT_NOT_AVAILABLE,
+                        format!("Factory '{type_name}' not found"),
+                    )
+                })?;
         let module = self.catalog.modules[module_idx].clone();
         // The parent is the first remote-object constructor parameter (e.g. `mediaPipeline`,
         // HubPort's `hub`); a missing or mistyped one is left to the module's own checks.
@@ -617,7 +668,7 @@ impl Core {
             .map(str::to_string);
         if let Some(parent) = &parent {
             let st = self.state();
-            if !st.objects.get(parent).is_some_and(|o| !o.sessions.is_empty()) {
+            if st.objects.get(parent).is_none_or(|o| o.sessions.is_empty()) {
                 return Err(RpcError::object_not_found(parent));
             }
         }
@@ -638,7 +689,9 @@ impl Core {
             if !parent_alive {
                 drop(st);
                 live.release(); // the parent went away while we were creating
-                return Err(RpcError::object_not_found(parent.as_deref().unwrap_or_default()));
+                return Err(RpcError::object_not_found(
+                    parent.as_deref().unwrap_or_default(),
+                ));
             }
             let parent_sessions: Vec<String> = parent
                 .as_ref()
@@ -718,7 +771,9 @@ impl Core {
 
     fn drop_listener_if_unused(st: &mut State, sid: &str, object: &str, event: &str) {
         let still = st.sessions.get(sid).is_some_and(|s| {
-            s.subscriptions.values().any(|(o, e)| o == object && e == event)
+            s.subscriptions
+                .values()
+                .any(|(o, e)| o == object && e == event)
         });
         if !still {
             let key = (object.to_string(), event.to_string());
@@ -892,7 +947,10 @@ impl Core {
     fn deliver(&self, object: &str, event_type: &str, data: &Value) {
         let msg = event_message(object, event_type, data);
         let st = self.state();
-        let Some(sessions) = st.listeners.get(&(object.to_string(), event_type.to_string())) else {
+        let Some(sessions) = st
+            .listeners
+            .get(&(object.to_string(), event_type.to_string()))
+        else {
             return;
         };
         for sid in sessions {
@@ -911,8 +969,10 @@ impl Core {
         };
         let mut data = ev.get("data").cloned().unwrap_or_else(|| json!({}));
         if let Some(d) = data.as_object_mut() {
-            d.entry("source").or_insert_with(|| Value::String(object.to_string()));
-            d.entry("timestampMillis").or_insert_with(|| Value::String(now_millis()));
+            d.entry("source")
+                .or_insert_with(|| Value::String(object.to_string()));
+            d.entry("timestampMillis")
+                .or_insert_with(|| Value::String(now_millis()));
             d.entry("tags").or_insert_with(|| json!([]));
         }
         self.deliver(object, &event_type, &data);
@@ -938,7 +998,10 @@ fn replace_newrefs(v: &mut Value, responses: &[Value]) -> Result<(), RpcError> {
         Value::String(s) => {
             if let Some(k) = s.strip_prefix("newref:") {
                 let idx: usize = k.parse().map_err(|_| {
-                    RpcError::kurento(MALFORMED_TRANSACTION, format!("Invalid index of newref '{k}'"))
+                    RpcError::kurento(
+                        MALFORMED_TRANSACTION,
+                        format!("Invalid index of newref '{k}'"),
+                    )
                 })?;
                 let value = responses
                     .get(idx)
@@ -946,14 +1009,147 @@ fn replace_newrefs(v: &mut Value, responses: &[Value]) -> Result<(), RpcError> {
                     .and_then(|r| r.get("value"))
                     .filter(|v| !v.is_null())
                     .ok_or_else(|| {
-                        RpcError::kurento(MALFORMED_TRANSACTION, format!("Result not found on request {idx}"))
+                        RpcError::kurento(
+                            MALFORMED_TRANSACTION,
+                            format!("Result not found on request {idx}"),
+                        )
                     })?;
                 *v = value.clone();
             }
             Ok(())
         }
         Value::Array(a) => a.iter_mut().try_for_each(|x| replace_newrefs(x, responses)),
-        Value::Object(o) => o.values_mut().try_for_each(|x| replace_newrefs(x, responses)),
+        Value::Object(o) => o
+            .values_mut()
+            .try_for_each(|x| replace_newrefs(x, responses)),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+    fn server() -> Server {
+        let config = Config {
+            max_frame_size: 256,
+            ..Config::default()
+        };
+        Server::new(config, Catalog::default())
+    }
+
+    fn conn(s: &Server) -> (ConnId, UnboundedReceiver<String>) {
+        let (tx, rx) = unbounded_channel();
+        (s.open_connection(tx), rx)
+    }
+
+    fn call(s: &Server, c: ConnId, id: u64, method: &str, params: Value) -> Value {
+        let mut req = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if !params.is_null() {
+            req["params"] = params;
+        }
+        s.handle_message(c, req).expect("a response")
+    }
+
+    #[test]
+    fn sessions_are_created_associated_and_injected() {
+        let s = server();
+        let (c, _rx) = conn(&s);
+        let r = call(&s, c, 0, "ping", json!({"interval": 5000}));
+        assert_eq!(r["result"], json!({"value": "pong"}));
+        let r = call(&s, c, 1, "describe", json!({"object": MANAGER_ID}));
+        let sid = r["result"]["sessionId"].as_str().unwrap().to_string();
+        let r = call(&s, c, 2, "ping", Value::Null);
+        assert_eq!(r["result"]["sessionId"], sid.as_str());
+        // Injection means a missing `params` is no error on an associated connection.
+        let r = call(&s, c, 3, "keepAlive", Value::Null);
+        assert_eq!(r["result"]["sessionId"], sid.as_str());
+        assert!(
+            s.handle_message(c, json!({"jsonrpc": "2.0", "method": "ping"}))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn events_follow_the_session_to_its_new_connection() {
+        let s = server();
+        let (c1, mut rx1) = conn(&s);
+        let r = call(
+            &s,
+            c1,
+            0,
+            "subscribe",
+            json!({"object": MANAGER_ID, "type": "ObjectCreated"}),
+        );
+        let sid = r["result"]["sessionId"].as_str().unwrap().to_string();
+        s.0.emit_manager_event("ObjectCreated", json!({"object": "x"}));
+        let ev: Value = serde_json::from_str(&rx1.try_recv().unwrap()).unwrap();
+        assert_eq!(ev["method"], "onEvent");
+        assert_eq!(ev["params"]["value"]["data"]["object"], "x");
+        assert_eq!(ev["params"]["value"]["object"], MANAGER_ID);
+        let (c2, mut rx2) = conn(&s);
+        let r = call(&s, c2, 0, "connect", json!({"sessionId": sid}));
+        assert_eq!(r["result"]["sessionId"], sid.as_str());
+        s.0.emit_manager_event("ObjectCreated", json!({"object": "y"}));
+        assert!(
+            rx1.try_recv().is_err(),
+            "the old connection lost the session"
+        );
+        assert!(rx2.try_recv().is_ok());
+        let e = call(
+            &s,
+            c2,
+            1,
+            "subscribe",
+            json!({"object": MANAGER_ID, "type": "Nope"}),
+        );
+        assert_eq!(e["error"]["code"], 40106);
+    }
+
+    #[test]
+    fn abandoned_sessions_are_collected_after_two_passes() {
+        let s = server();
+        let (c, _rx) = conn(&s);
+        let sid = call(&s, c, 0, "connect", Value::Null)["result"]["sessionId"].clone();
+        s.collect_garbage();
+        s.collect_garbage();
+        let (c2, _rx2) = conn(&s);
+        // A connected session survives; keepAlive's answer moves the session to `c2`.
+        assert!(call(&s, c2, 0, "keepAlive", json!({"sessionId": sid}))["result"].is_object());
+        s.close_connection(c2);
+        s.collect_garbage(); // clears the mark the connection left
+        s.collect_garbage(); // collects
+        let (c3, _rx3) = conn(&s);
+        let e = call(&s, c3, 1, "keepAlive", json!({"sessionId": sid}));
+        assert_eq!(e["error"]["code"], 40007);
+    }
+
+    #[test]
+    fn frames_are_checked_before_parsing() {
+        let s = server();
+        let (c, _rx) = conn(&s);
+        let big = vec![b' '; 300];
+        let r: Value = serde_json::from_str(&s.handle_frame(c, &big)[0]).unwrap();
+        assert_eq!(r["error"]["code"], -32600);
+        let r: Value = serde_json::from_str(&s.handle_frame(c, b"nope")[0]).unwrap();
+        assert_eq!(r["error"]["code"], -32700);
+        let two =
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping"} {"jsonrpc":"2.0","id":2,"method":"ping"}"#;
+        assert_eq!(s.handle_frame(c, two).len(), 2);
+    }
+
+    #[test]
+    fn newrefs_are_replaced_deeply() {
+        let responses = vec![json!({"result": {"value": "A"}})];
+        let mut v = json!({"x": ["newref:0", {"y": "newref:0"}], "z": "plain"});
+        replace_newrefs(&mut v, &responses).unwrap();
+        assert_eq!(v, json!({"x": ["A", {"y": "A"}], "z": "plain"}));
+        assert_eq!(
+            replace_newrefs(&mut json!("newref:1"), &responses)
+                .unwrap_err()
+                .code,
+            40008
+        );
     }
 }

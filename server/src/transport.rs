@@ -22,7 +22,9 @@ use crate::server::Server;
 /// Frames above the configured limit still get an error reply (the connection survives); only
 /// frames far above it are refused by the WebSocket layer itself, which closes the connection.
 fn transport_limit(max_frame: usize) -> usize {
-    max_frame.saturating_mul(4).max(max_frame.saturating_add(64 * 1024))
+    max_frame
+        .saturating_mul(4)
+        .max(max_frame.saturating_add(64 * 1024))
 }
 
 fn tls_acceptor(cert: &std::path::Path) -> Result<TlsAcceptor, String> {
@@ -52,17 +54,22 @@ where
         .max_message_size(Some(transport_limit(max_frame)))
         .max_frame_size(Some(transport_limit(max_frame)));
     let mut path = String::new();
+    // The error type is tungstenite's; it is never built here.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| {
         path = req.uri().path().to_string();
         Ok(resp)
     };
-    let mut ws = match tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config)).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            tracing::debug!("WebSocket handshake with {peer} failed: {e}");
-            return;
-        }
-    };
+    let mut ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config))
+            .await
+        {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::debug!("WebSocket handshake with {peer} failed: {e}");
+                return;
+            }
+        };
     if path.strip_prefix('/').unwrap_or(&path) != server.config().path {
         let _ = ws
             .close(Some(CloseFrame {
@@ -153,10 +160,16 @@ pub async fn run(server: Server, shutdown: impl Future<Output = ()>) -> Result<(
                 let acceptor = tls_acceptor(cert)?;
                 let listener = TcpListener::bind((cfg.address.as_str(), cfg.secure_port))
                     .await
-                    .map_err(|e| format!("cannot listen on {}:{}: {e}", cfg.address, cfg.secure_port))?;
+                    .map_err(|e| {
+                        format!("cannot listen on {}:{}: {e}", cfg.address, cfg.secure_port)
+                    })?;
                 let addr = listener.local_addr().map_err(|e| e.to_string())?;
                 tracing::info!("Listening on wss://{addr}/{}", cfg.path);
-                tasks.push(tokio::spawn(accept_loop(server.clone(), listener, Some(acceptor))));
+                tasks.push(tokio::spawn(accept_loop(
+                    server.clone(),
+                    listener,
+                    Some(acceptor),
+                )));
             }
         }
     }

@@ -23,7 +23,11 @@ fn first_contact_like_kurento_client() {
     let mut c = Client::connect(&kms);
     // The client's opening: ping with interval, describe the manager, getInfo.
     let pong = c.call("ping", json!({"interval": 5000}));
-    assert_eq!(pong, json!({"value": "pong"}), "no session yet, so no sessionId");
+    assert_eq!(
+        pong,
+        json!({"value": "pong"}),
+        "no session yet, so no sessionId"
+    );
     let d = c.call("describe", json!({"object": "manager_ServerManager"}));
     let sid = d["sessionId"].as_str().unwrap().to_string();
     assert!(is_uuid(&sid), "server-created session id: {sid}");
@@ -40,7 +44,11 @@ fn first_contact_like_kurento_client() {
     assert_eq!(info["capabilities"], json!(["transactions"]));
     assert_eq!(info["__type__"], "ServerInfo");
     let modules = info["modules"].as_array().unwrap();
-    assert_eq!(modules.len(), 1, "the GStreamer plugin next to it is not a module");
+    assert_eq!(
+        modules.len(),
+        1,
+        "the GStreamer plugin next to it is not a module"
+    );
     assert_eq!(modules[0]["name"], "fixture");
     assert_eq!(modules[0]["version"], "1.2.3");
     assert_eq!(modules[0]["generationTime"], "Jan 1 2026 00:00:00");
@@ -53,31 +61,57 @@ fn first_contact_like_kurento_client() {
     assert_eq!(pong["sessionId"], sid.as_str());
     // Binary frames are read like text frames; answers are text.
     c.send(Message::binary(
-        json!({"jsonrpc": "2.0", "id": 99, "method": "ping"}).to_string().into_bytes(),
+        json!({"jsonrpc": "2.0", "id": 99, "method": "ping"})
+            .to_string()
+            .into_bytes(),
     ));
     let r = c.response();
-    assert_eq!((r["id"].clone(), r["result"]["value"].clone()), (json!(99), json!("pong")));
+    assert_eq!(
+        (r["id"].clone(), r["result"]["value"].clone()),
+        (json!(99), json!("pong"))
+    );
     // Manager operations.
-    let kmd = c.invoke("manager_ServerManager", "getKmd", json!({"moduleName": "fixture"}));
+    let kmd = c.invoke(
+        "manager_ServerManager",
+        "getKmd",
+        json!({"moduleName": "fixture"}),
+    );
     let kmd: Value = serde_json::from_str(kmd.as_str().unwrap()).unwrap();
     assert_eq!(kmd["name"], "fixture");
     let e = c.fail(
         "invoke",
         Some(json!({"object": "manager_ServerManager", "operation": "getKmd", "operationParams": {"moduleName": "nope"}})),
     );
-    assert_eq!((e["code"].clone(), e["data"]["type"].clone()), (json!(40500), json!("UNDEFINED")));
+    assert_eq!(
+        (e["code"].clone(), e["data"]["type"].clone()),
+        (json!(40500), json!("UNDEFINED"))
+    );
     let cpus = c.invoke("manager_ServerManager", "getCpuCount", json!({}));
     assert!(cpus.as_u64().unwrap() >= 1);
-    let used = c.invoke("manager_ServerManager", "getUsedCpu", json!({"interval": 100}));
+    let used = c.invoke(
+        "manager_ServerManager",
+        "getUsedCpu",
+        json!({"interval": 100}),
+    );
     assert!((0.0..=100.0).contains(&used.as_f64().unwrap()));
     let mem = c.invoke("manager_ServerManager", "getUsedMemory", json!({}));
     assert!(mem.as_i64().unwrap() > 1000, "RSS in KiB: {mem}");
     let md = c.invoke("manager_ServerManager", "getMetadata", json!({}));
-    assert_eq!(serde_json::from_str::<Value>(md.as_str().unwrap()).unwrap(), json!({"site": "test"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(md.as_str().unwrap()).unwrap(),
+        json!({"site": "test"})
+    );
     let sessions = c.invoke("manager_ServerManager", "getSessions", json!({}));
     assert!(sessions.as_array().unwrap().contains(&json!(sid)));
-    c.invoke("manager_ServerManager", "addTag", json!({"key": "k", "value": "v"}));
-    assert_eq!(c.invoke("manager_ServerManager", "getTag", json!({"key": "k"})), "v");
+    c.invoke(
+        "manager_ServerManager",
+        "addTag",
+        json!({"key": "k", "value": "v"}),
+    );
+    assert_eq!(
+        c.invoke("manager_ServerManager", "getTag", json!({"key": "k"})),
+        "v"
+    );
     let e = c.fail(
         "invoke",
         Some(json!({"object": "manager_ServerManager", "operation": "getTag", "operationParams": {"key": "x"}})),
@@ -90,8 +124,14 @@ fn create_describe_invoke_and_release_cascade() {
     let kms = start_default();
     let mut c = Client::connect(&kms);
     let mut m = Client::connect(&kms);
-    m.call("subscribe", json!({"object": "manager_ServerManager", "type": "ObjectCreated"}));
-    m.call("subscribe", json!({"object": "manager_ServerManager", "type": "ObjectDestroyed"}));
+    m.call(
+        "subscribe",
+        json!({"object": "manager_ServerManager", "type": "ObjectCreated"}),
+    );
+    m.call(
+        "subscribe",
+        json!({"object": "manager_ServerManager", "type": "ObjectDestroyed"}),
+    );
 
     let p = pipeline(&mut c);
     let (uuid, class) = p.split_once('_').unwrap();
@@ -104,8 +144,13 @@ fn create_describe_invoke_and_release_cascade() {
     // Qualified and bare names, children ids nested under the parent.
     let pass = c.create("fixture.Pass", json!({"mediaPipeline": p}));
     let src = c.create("Source", json!({"mediaPipeline": p}));
-    let leaf = pass.strip_prefix(&format!("{p}/")).expect("child id under its pipeline");
-    assert!(leaf.ends_with("_fixture.Pass") && is_uuid(&leaf[..36]), "{pass}");
+    let leaf = pass
+        .strip_prefix(&format!("{p}/"))
+        .expect("child id under its pipeline");
+    assert!(
+        leaf.ends_with("_fixture.Pass") && is_uuid(&leaf[..36]),
+        "{pass}"
+    );
 
     let d = c.call("describe", json!({"object": pass}));
     assert_eq!(d["type"], "Pass");
@@ -113,18 +158,30 @@ fn create_describe_invoke_and_release_cascade() {
     assert_eq!(d["hierarchy"], json!(["fixture.Element", "fixture.Base"]));
 
     assert_eq!(c.invoke(&pass, "getName", json!({})), pass.as_str());
-    let r = c.call("invoke", json!({"object": pass, "operation": "setName", "operationParams": {"name": "pt"}}));
-    assert!(r["value"].is_null() && r["sessionId"].is_string(), "void result: {r}");
+    let r = c.call(
+        "invoke",
+        json!({"object": pass, "operation": "setName", "operationParams": {"name": "pt"}}),
+    );
+    assert!(
+        r["value"].is_null() && r["sessionId"].is_string(),
+        "void result: {r}"
+    );
     assert_eq!(c.invoke(&pass, "getName", json!({})), "pt");
     assert_eq!(c.invoke(&pass, "getParent", json!({})), p.as_str());
-    let mut children: Vec<String> = serde_json::from_value(c.invoke(&p, "getChildren", json!({}))).unwrap();
+    let mut children: Vec<String> =
+        serde_json::from_value(c.invoke(&p, "getChildren", json!({}))).unwrap();
     children.sort();
     let mut expected = vec![pass.clone(), src.clone()];
     expected.sort();
     assert_eq!(children, expected);
     let pipelines = c.invoke("manager_ServerManager", "getPipelines", json!({}));
     assert_eq!(pipelines, json!([p]));
-    assert!(c.invoke(&p, "getGstreamerDot", json!({})).as_str().unwrap().starts_with("digraph"));
+    assert!(
+        c.invoke(&p, "getGstreamerDot", json!({}))
+            .as_str()
+            .unwrap()
+            .starts_with("digraph")
+    );
 
     // Releasing the pipeline releases its children.
     let r = c.call("release", json!({"object": p}));
@@ -134,13 +191,22 @@ fn create_describe_invoke_and_release_cascade() {
         destroyed.push(m.event(|e| e["type"] == "ObjectDestroyed")["data"]["objectId"].clone());
     }
     for id in [&p, &pass, &src] {
-        assert!(destroyed.contains(&json!(id)), "{id} not destroyed: {destroyed:?}");
-        let e = c.fail("invoke", Some(json!({"object": id, "operation": "getName"})));
+        assert!(
+            destroyed.contains(&json!(id)),
+            "{id} not destroyed: {destroyed:?}"
+        );
+        let e = c.fail(
+            "invoke",
+            Some(json!({"object": id, "operation": "getName"})),
+        );
         assert_eq!(e["code"], 40101);
         assert_eq!(e["message"], format!("Object '{id}' not found"));
         assert_eq!(e["data"]["type"], "MEDIA_OBJECT_NOT_FOUND");
     }
-    assert_eq!(c.invoke("manager_ServerManager", "getPipelines", json!({})), json!([]));
+    assert_eq!(
+        c.invoke("manager_ServerManager", "getPipelines", json!({})),
+        json!([])
+    );
     // Releasing again is not an error.
     c.call("release", json!({"object": p}));
 }
@@ -170,15 +236,27 @@ fn every_error_code() {
     }
     // -32601
     let e = c.fail("frobnicate", Some(json!({})));
-    assert_eq!((e["code"].clone(), e["message"].clone()), (json!(-32601), json!("Method not found.")));
+    assert_eq!(
+        (e["code"].clone(), e["message"].clone()),
+        (json!(-32601), json!("Method not found."))
+    );
     // -32602 (before any session exists on this connection)
     let e = c.fail("create", None);
-    assert_eq!(e, json!({"code": -32602, "message": "'params' is required", "data": {"type": "INVALID_PARAMS"}}));
+    assert_eq!(
+        e,
+        json!({"code": -32602, "message": "'params' is required", "data": {"type": "INVALID_PARAMS"}})
+    );
     // -32000: missing or mistyped members.
     let e = c.fail("create", Some(json!({"constructorParams": {}})));
-    assert_eq!(e, json!({"code": -32000, "message": "'type' parameter is required"}));
+    assert_eq!(
+        e,
+        json!({"code": -32000, "message": "'type' parameter is required"})
+    );
     let e = c.fail("describe", Some(json!({"object": ["x"]})));
-    assert_eq!(e, json!({"code": -32000, "message": "'object' parameter should be a string"}));
+    assert_eq!(
+        e,
+        json!({"code": -32000, "message": "'object' parameter should be a string"})
+    );
     // 40108: unknown factory, abstract classes.
     for ty in ["Nope", "Base", "fixture.Element", "kurento.Pipeline"] {
         let e = c.fail("create", Some(json!({"type": ty})));
@@ -189,41 +267,71 @@ fn every_error_code() {
     // 40101: unknown objects, as target and as parent.
     let e = c.fail("describe", Some(json!({"object": "nope_fixture.Pipeline"})));
     assert_eq!(e["code"], 40101);
-    let e = c.fail("create", Some(json!({"type": "Pass", "constructorParams": {"mediaPipeline": "nope"}})));
+    let e = c.fail(
+        "create",
+        Some(json!({"type": "Pass", "constructorParams": {"mediaPipeline": "nope"}})),
+    );
     assert_eq!(e["code"], 40101);
     // 40109: newref outside a transaction.
     let e = c.fail("describe", Some(json!({"object": "newref:0"})));
     assert_eq!(e["code"], 40109);
-    assert_eq!(e["data"]["type"], "MEDIA_OBJECT_NOT_FOUND_TRANSACTION_NO_COMMIT");
+    assert_eq!(
+        e["data"]["type"],
+        "MEDIA_OBJECT_NOT_FOUND_TRANSACTION_NO_COMMIT"
+    );
     // 40001: the module's parameter checks.
     let p = pipeline(&mut c);
-    let e = c.fail("create", Some(json!({"type": "Pass", "constructorParams": {}})));
+    let e = c.fail(
+        "create",
+        Some(json!({"type": "Pass", "constructorParams": {}})),
+    );
     assert_eq!(e["code"], 40001);
     assert_eq!(e["data"]["type"], "MARSHALL_ERROR");
     assert_eq!(e["message"], "'mediaPipeline' parameter should be a string");
-    let e = c.fail("invoke", Some(json!({"object": p, "operation": "echo", "operationParams": {"text": 3}})));
+    let e = c.fail(
+        "invoke",
+        Some(json!({"object": p, "operation": "echo", "operationParams": {"text": 3}})),
+    );
     assert_eq!(e["code"], 40001);
     // 40008: unknown operation.
-    let e = c.fail("invoke", Some(json!({"object": p, "operation": "frobnicate", "operationParams": {"a": 1}})));
+    let e = c.fail(
+        "invoke",
+        Some(json!({"object": p, "operation": "frobnicate", "operationParams": {"a": 1}})),
+    );
     assert_eq!(e["code"], 40008);
-    assert_eq!(e["message"], "Method 'frobnicate' with 1 parameters not found");
+    assert_eq!(
+        e["message"],
+        "Method 'frobnicate' with 1 parameters not found"
+    );
     assert_eq!(e["data"]["type"], "MALFORMED_TRANSACTION");
     // 40106: event the class does not have.
-    let e = c.fail("subscribe", Some(json!({"object": p, "type": "ElementConnected"})));
+    let e = c.fail(
+        "subscribe",
+        Some(json!({"object": p, "type": "ElementConnected"})),
+    );
     assert_eq!(e["code"], 40106);
     assert_eq!(e["message"], "Event 'ElementConnected' not supported");
     assert_eq!(e["data"]["type"], "MEDIA_OBJECT_EVENT_NOT_SUPPORTED");
     // 40007: unknown sessions.
     let e = c.fail("connect", Some(json!({"sessionId": "no-such-session"})));
-    assert_eq!(e, json!({"code": 40007, "message": "Invalid session", "data": {"type": "INVALID_SESSION"}}));
+    assert_eq!(
+        e,
+        json!({"code": 40007, "message": "Invalid session", "data": {"type": "INVALID_SESSION"}})
+    );
     let e = c.fail("keepAlive", Some(json!({"sessionId": "no-such-session"})));
     assert_eq!(e["code"], 40007);
     // 40004: elements of different pipelines.
     let p2 = pipeline(&mut c);
     let a = c.create("Source", json!({"mediaPipeline": p}));
     let b = c.create("Pass", json!({"mediaPipeline": p2}));
-    let e = c.fail("invoke", Some(json!({"object": a, "operation": "connect", "operationParams": {"sink": b}})));
-    assert_eq!((e["code"].clone(), e["data"]["type"].clone()), (json!(40004), json!("CONNECT_ERROR")));
+    let e = c.fail(
+        "invoke",
+        Some(json!({"object": a, "operation": "connect", "operationParams": {"sink": b}})),
+    );
+    assert_eq!(
+        (e["code"].clone(), e["data"]["type"].clone()),
+        (json!(40004), json!("CONNECT_ERROR"))
+    );
 }
 
 #[test]
@@ -231,14 +339,31 @@ fn a_panicking_module_becomes_an_error_and_the_server_keeps_serving() {
     let kms = start_default();
     let mut c = Client::connect(&kms);
     let crasher = c.create("Crasher", json!({}));
-    let e = c.fail("invoke", Some(json!({"object": crasher, "operation": "explode"})));
+    let e = c.fail(
+        "invoke",
+        Some(json!({"object": crasher, "operation": "explode"})),
+    );
     assert_eq!(e["code"], -32603);
-    assert_eq!(e["message"], "Unexpected error while processing method: kaboom");
-    let e = c.fail("create", Some(json!({"type": "Crasher", "constructorParams": {"panicOnCreate": true}})));
+    assert_eq!(
+        e["message"],
+        "Unexpected error while processing method: kaboom"
+    );
+    let e = c.fail(
+        "create",
+        Some(json!({"type": "Crasher", "constructorParams": {"panicOnCreate": true}})),
+    );
     assert_eq!(e["code"], -32603);
-    assert!(e["message"].as_str().unwrap().ends_with("crashed while creating"));
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("crashed while creating")
+    );
     // Same connection, same session, same objects.
-    assert_eq!(c.invoke(&crasher, "echo", json!({"text": "still here"})), "still here");
+    assert_eq!(
+        c.invoke(&crasher, "echo", json!({"text": "still here"})),
+        "still here"
+    );
     let mut other = Client::connect(&kms);
     assert_eq!(other.call("ping", json!({}))["value"], "pong");
 }
@@ -250,10 +375,21 @@ fn events_reach_subscribers_once_and_stop_after_unsubscribe() {
     let p = pipeline(&mut c);
     let src = c.create("Source", json!({"mediaPipeline": p}));
     let pass = c.create("Pass", json!({"mediaPipeline": p}));
-    let s1 = c.call("subscribe", json!({"object": src, "type": "ElementConnected"}))["value"].clone();
-    let s2 = c.call("subscribe", json!({"object": src, "type": "ElementConnected"}))["value"].clone();
+    let s1 = c.call(
+        "subscribe",
+        json!({"object": src, "type": "ElementConnected"}),
+    )["value"]
+        .clone();
+    let s2 = c.call(
+        "subscribe",
+        json!({"object": src, "type": "ElementConnected"}),
+    )["value"]
+        .clone();
     assert_ne!(s1, s2);
-    c.call("subscribe", json!({"object": pass, "type": "MediaFlowInStateChanged"}));
+    c.call(
+        "subscribe",
+        json!({"object": pass, "type": "MediaFlowInStateChanged"}),
+    );
     c.invoke(&src, "connect", json!({"sink": pass, "mediaType": "VIDEO"}));
     let ev = c.event(|e| e["type"] == "ElementConnected");
     assert_eq!(ev["object"], src.as_str());
@@ -263,11 +399,21 @@ fn events_reach_subscribers_once_and_stop_after_unsubscribe() {
     assert_eq!(data["mediaType"], "VIDEO");
     assert_eq!(data["type"], "ElementConnected");
     assert_eq!(data["tags"], json!([]));
-    assert!(data["timestampMillis"].as_str().unwrap().parse::<u64>().unwrap() > 1_600_000_000_000);
+    assert!(
+        data["timestampMillis"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 1_600_000_000_000
+    );
     let flow = c.event(|e| e["type"] == "MediaFlowInStateChanged");
     assert_eq!(flow["data"]["state"], "FLOWING");
     assert_eq!(flow["data"]["mediaType"], "VIDEO");
-    assert_eq!(c.invoke(&pass, "isMediaFlowingIn", json!({"mediaType": "VIDEO"})), true);
+    assert_eq!(
+        c.invoke(&pass, "isMediaFlowingIn", json!({"mediaType": "VIDEO"})),
+        true
+    );
     let conns = c.invoke(&pass, "getSourceConnections", json!({}));
     assert_eq!(conns[0]["source"], src.as_str());
     // Two subscriptions of one session: one delivery.
@@ -280,7 +426,9 @@ fn events_reach_subscribers_once_and_stop_after_unsubscribe() {
         c.events.push(m);
     }
     assert!(
-        !c.events.iter().any(|e| e["params"]["value"]["type"] == "ElementConnected"),
+        !c.events
+            .iter()
+            .any(|e| e["params"]["value"]["type"] == "ElementConnected"),
         "a second delivery: {:?}",
         c.events
     );
@@ -288,14 +436,21 @@ fn events_reach_subscribers_once_and_stop_after_unsubscribe() {
     for s in [s1, s2] {
         c.call("unsubscribe", json!({"object": src, "subscription": s}));
     }
-    c.call("unsubscribe", json!({"object": src, "subscription": "unknown"}));
+    c.call(
+        "unsubscribe",
+        json!({"object": src, "subscription": "unknown"}),
+    );
     c.invoke(&src, "disconnect", json!({"sink": pass}));
     c.invoke(&src, "connect", json!({"sink": pass, "mediaType": "VIDEO"}));
     std::thread::sleep(Duration::from_millis(300));
     while let Some(m) = c.recv(Duration::from_millis(100)) {
         c.events.push(m);
     }
-    assert!(!c.events.iter().any(|e| e["params"]["value"]["type"] == "ElementConnected"));
+    assert!(
+        !c.events
+            .iter()
+            .any(|e| e["params"]["value"]["type"] == "ElementConnected")
+    );
 }
 
 #[test]
@@ -303,11 +458,17 @@ fn reconnect_keeps_the_session_and_its_events() {
     let kms = start(json!({"garbageCollectorPeriod": 1}), json!({}));
     let mut a = Client::connect(&kms);
     let p = pipeline(&mut a);
-    let sid = a.call("ping", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let sid = a.call("ping", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let server_id = a.call("connect", json!({}))["serverId"].clone();
     let src = a.create("Source", json!({"mediaPipeline": p}));
     let pass = a.create("Pass", json!({"mediaPipeline": p}));
-    a.call("subscribe", json!({"object": src, "type": "ElementConnected"}));
+    a.call(
+        "subscribe",
+        json!({"object": src, "type": "ElementConnected"}),
+    );
     drop(a);
     // Longer than the collector would wait for an abandoned session's first mark to lapse.
     std::thread::sleep(Duration::from_millis(1200));
@@ -331,26 +492,46 @@ fn garbage_collector_releases_abandoned_sessions() {
     let mut a = Client::connect(&kms);
     let p = pipeline(&mut a);
     let pass = a.create("Pass", json!({"mediaPipeline": p}));
-    let sid = a.call("ping", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let sid = a.call("ping", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     drop(a);
     // Released between one and two periods after the client went away.
     std::thread::sleep(Duration::from_millis(3500));
     let mut b = Client::connect(&kms);
-    assert_eq!(b.invoke("manager_ServerManager", "getPipelines", json!({})), json!([]));
+    assert_eq!(
+        b.invoke("manager_ServerManager", "getPipelines", json!({})),
+        json!([])
+    );
     for id in [&p, &pass] {
-        assert_eq!(b.fail("describe", Some(json!({"object": id})))["code"], 40101);
+        assert_eq!(
+            b.fail("describe", Some(json!({"object": id})))["code"],
+            40101
+        );
     }
-    assert_eq!(b.fail("connect", Some(json!({"sessionId": sid})))["code"], 40007);
+    assert_eq!(
+        b.fail("connect", Some(json!({"sessionId": sid})))["code"],
+        40007
+    );
     let mut keep = Client::connect(&kms);
     let q = pipeline(&mut keep);
-    let ksid = keep.call("ping", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let ksid = keep.call("ping", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     drop(keep);
     // keepAlive from another connection keeps an abandoned session alive.
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(500));
         b.call("keepAlive", json!({"sessionId": ksid}));
     }
-    assert!(b.invoke("manager_ServerManager", "getPipelines", json!({})).as_array().unwrap().contains(&json!(q)));
+    assert!(
+        b.invoke("manager_ServerManager", "getPipelines", json!({}))
+            .as_array()
+            .unwrap()
+            .contains(&json!(q))
+    );
 }
 
 #[test]
@@ -364,7 +545,13 @@ fn malformed_and_oversized_frames_get_errors_and_the_connection_survives() {
     let r = c.response();
     assert_eq!(r["id"], Value::Null);
     assert_eq!(r["error"]["code"], -32600);
-    assert!(r["error"]["message"].as_str().unwrap().contains("exceeds the limit of 4096 bytes"), "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds the limit of 4096 bytes"),
+        "{r}"
+    );
     c.send(Message::binary(vec![0xff, 0xfe, 0x00]));
     assert_eq!(c.response()["error"]["code"], -32700);
     c.send(Message::text("{\"jsonrpc\":\"2.0\",\"id\":"));
@@ -427,7 +614,10 @@ fn transactions_with_newref() {
 fn duplicate_requests_are_answered_from_the_cache() {
     let kms = start_default();
     let mut c = Client::connect(&kms);
-    let sid = c.call("connect", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let sid = c.call("connect", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let req = json!({"jsonrpc": "2.0", "id": 7000, "method": "create", "params": {"type": "Pipeline", "sessionId": sid}});
     c.send(Message::text(req.to_string()));
     let first = c.response();
@@ -435,7 +625,11 @@ fn duplicate_requests_are_answered_from_the_cache() {
     let second = c.response();
     assert_eq!(first, second, "a retried request gets the stored answer");
     let pipelines = c.invoke("manager_ServerManager", "getPipelines", json!({}));
-    assert_eq!(pipelines.as_array().unwrap().len(), 1, "and is not executed twice");
+    assert_eq!(
+        pipelines.as_array().unwrap().len(),
+        1,
+        "and is not executed twice"
+    );
 }
 
 #[test]
@@ -444,10 +638,19 @@ fn ref_unref_and_close_session() {
     let mut a = Client::connect(&kms);
     let mut b = Client::connect(&kms);
     let p = pipeline(&mut a);
-    let sa = a.call("ping", json!({}))["sessionId"].as_str().unwrap().to_string();
-    let sb = b.call("connect", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let sa = a.call("ping", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sb = b.call("connect", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     b.call("ref", json!({"object": p, "sessionId": sb}));
-    assert_eq!(b.fail("ref", Some(json!({"object": "nope", "sessionId": sb})))["code"], 40101);
+    assert_eq!(
+        b.fail("ref", Some(json!({"object": "nope", "sessionId": sb})))["code"],
+        40101
+    );
     // A drops it; B still holds it.
     a.call("unref", json!({"object": p, "sessionId": sa}));
     a.call("unref", json!({"object": "nope", "sessionId": sa}));
@@ -456,13 +659,22 @@ fn ref_unref_and_close_session() {
     let r = b.call("closeSession", json!({"sessionId": sb}));
     assert_eq!(r, json!({}));
     let mut c = Client::connect(&kms);
-    assert_eq!(c.fail("describe", Some(json!({"object": p})))["code"], 40101);
+    assert_eq!(
+        c.fail("describe", Some(json!({"object": p})))["code"],
+        40101
+    );
     // closeSession with release:true releases even what other sessions hold.
     let q = pipeline(&mut a);
-    let sc = c.call("connect", json!({}))["sessionId"].as_str().unwrap().to_string();
+    let sc = c.call("connect", json!({}))["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     c.call("ref", json!({"object": q, "sessionId": sc}));
     a.call("closeSession", json!({"sessionId": sa, "release": true}));
-    assert_eq!(c.fail("describe", Some(json!({"object": q})))["code"], 40101);
+    assert_eq!(
+        c.fail("describe", Some(json!({"object": q})))["code"],
+        40101
+    );
 }
 
 #[test]

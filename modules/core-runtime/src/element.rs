@@ -50,9 +50,9 @@ pub fn pass_through() -> ElementSpec {
 }
 
 fn make(factory: &str) -> Result<gst::Element, CoreError> {
-    gst::ElementFactory::make(factory)
-        .build()
-        .map_err(|_| CoreError::not_available(format!("GStreamer element '{factory}' not available")))
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        CoreError::not_available(format!("GStreamer element '{factory}' not available"))
+    })
 }
 
 /// The name of an element's input pad: `sink`, or `video_sink` (textoverlay compatibility).
@@ -75,10 +75,15 @@ fn caps_kind(pad: &gst::Pad) -> (bool, bool) {
 /// type is `Some(Video|Audio)`, or detected from the filter's pads (AUTODETECT); the other
 /// type passes through. Fails with MEDIA_OBJECT_NOT_AVAILABLE when the filter has no
 /// `src`/`sink` pads or handles neither raw audio nor raw video.
-pub fn filter_spec(filter: &gst::Element, media: Option<MediaType>) -> Result<ElementSpec, CoreError> {
+pub fn filter_spec(
+    filter: &gst::Element,
+    media: Option<MediaType>,
+) -> Result<ElementSpec, CoreError> {
     let not_available = || CoreError::not_available("Media Object not available");
     let src = filter.static_pad("src").ok_or_else(not_available)?;
-    let sink = filter.static_pad(input_pad_name(filter).ok_or_else(not_available)?).ok_or_else(not_available)?;
+    let sink = filter
+        .static_pad(input_pad_name(filter).ok_or_else(not_available)?)
+        .ok_or_else(not_available)?;
     let media = match media {
         Some(m) => m,
         None => {
@@ -97,15 +102,25 @@ pub fn filter_spec(filter: &gst::Element, media: Option<MediaType>) -> Result<El
     queue.set_property("max-size-buffers", 1u32);
     queue.set_property("max-size-bytes", 0u32);
     queue.set_property("max-size-time", 0u64);
-    let convert = if media == MediaType::Audio { "audioconvert" } else { "videoconvert" };
+    let convert = if media == MediaType::Audio {
+        "audioconvert"
+    } else {
+        "videoconvert"
+    };
     let chain = Branch::Chain {
         elements: vec![queue, make(convert)?, filter.clone(), make(convert)?],
         input: true,
         output: true,
     };
     Ok(match media {
-        MediaType::Audio => ElementSpec { audio: chain, video: Branch::Pass },
-        _ => ElementSpec { audio: Branch::Pass, video: chain },
+        MediaType::Audio => ElementSpec {
+            audio: chain,
+            video: Branch::Pass,
+        },
+        _ => ElementSpec {
+            audio: Branch::Pass,
+            video: chain,
+        },
     })
 }
 
@@ -153,7 +168,10 @@ pub(crate) fn children_of(pipeline: &gst::Pipeline, id: &str) -> Vec<String> {
         .children()
         .into_iter()
         .map(|c| c.name().to_string())
-        .filter(|n| n.strip_prefix(&prefix).is_some_and(|leaf| !leaf.contains('/')))
+        .filter(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|leaf| !leaf.contains('/'))
+        })
         .collect();
     v.sort();
     v
@@ -225,9 +243,14 @@ pub struct MediaElement {
 fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
     for w in elements.windows(2) {
         let sink = input_pad_name(&w[1]).unwrap_or("sink");
-        w[0].link_pads(Some("src"), &w[1], Some(sink)).map_err(|_| {
-            CoreError::not_available(format!("cannot link '{}' to '{}'", w[0].name(), w[1].name()))
-        })?;
+        w[0].link_pads(Some("src"), &w[1], Some(sink))
+            .map_err(|_| {
+                CoreError::not_available(format!(
+                    "cannot link '{}' to '{}'",
+                    w[0].name(),
+                    w[1].name()
+                ))
+            })?;
     }
     Ok(())
 }
@@ -244,15 +267,21 @@ impl MediaElement {
         let bin = gst::Bin::with_name(obj.id());
         let mut tees = HashMap::new();
         let mut inputs = Vec::new();
-        for (media, branch) in [(MediaType::Audio, spec.audio), (MediaType::Video, spec.video)] {
+        for (media, branch) in [
+            (MediaType::Audio, spec.audio),
+            (MediaType::Video, spec.video),
+        ] {
             let word = media.pad_word();
             let make_tee = || -> Result<gst::Element, CoreError> {
                 let tee = gst::ElementFactory::make("tee")
                     .name(format!("{word}_tee"))
                     .property("allow-not-linked", true)
                     .build()
-                    .map_err(|_| CoreError::not_available("GStreamer element 'tee' not available"))?;
-                bin.add(&tee).map_err(|_| CoreError::unexpected("cannot add tee"))?;
+                    .map_err(|_| {
+                        CoreError::not_available("GStreamer element 'tee' not available")
+                    })?;
+                bin.add(&tee)
+                    .map_err(|_| CoreError::unexpected("cannot add tee"))?;
                 Ok(tee)
             };
             let (input, tee) = match branch {
@@ -261,12 +290,17 @@ impl MediaElement {
                     let tee = make_tee()?;
                     (tee.static_pad("sink"), Some(tee))
                 }
-                Branch::Chain { elements, input, output } => {
+                Branch::Chain {
+                    elements,
+                    input,
+                    output,
+                } => {
                     if elements.is_empty() {
                         return Err(CoreError::unexpected("empty element chain"));
                     }
                     for e in &elements {
-                        bin.add(e).map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
+                        bin.add(e)
+                            .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
                     }
                     link_chain(&elements)?;
                     let first = &elements[0];
@@ -292,7 +326,8 @@ impl MediaElement {
                     .map_err(|_| CoreError::unexpected("cannot ghost input pad"))?
                     .name(format!("sink_{word}_default"))
                     .build();
-                bin.add_pad(&ghost).map_err(|_| CoreError::unexpected("cannot add sink pad"))?;
+                bin.add_pad(&ghost)
+                    .map_err(|_| CoreError::unexpected("cannot add sink pad"))?;
                 inputs.push((media, target));
             }
             if let Some(tee) = tee {
@@ -306,7 +341,10 @@ impl MediaElement {
                 FlowTracker::new(Box::new(move |flowing| {
                     if let Some(e) = weak.upgrade() {
                         let mut m = Map::new();
-                        m.insert("state".into(), json!(if flowing { "FLOWING" } else { "NOT_FLOWING" }));
+                        m.insert(
+                            "state".into(),
+                            json!(if flowing { "FLOWING" } else { "NOT_FLOWING" }),
+                        );
                         m.insert("padName".into(), json!("default"));
                         m.insert("mediaType".into(), json!(media.as_str()));
                         e.obj.raise_media(event, m);
@@ -375,7 +413,12 @@ impl MediaElement {
         } else if let gst::MessageView::Element(e) = msg.view()
             && let Some(s) = e.structure()
         {
-            for h in self.element_handlers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            for h in self
+                .element_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+            {
                 h(s, src);
             }
         }
@@ -383,7 +426,10 @@ impl MediaElement {
 
     /// Calls `handler` (on the posting thread) for every ELEMENT message from inside this
     /// element, e.g. a detector's results to map to events (elements.md §1.4).
-    pub fn on_element_message(&self, handler: impl Fn(&gst::StructureRef, &gst::Object) + Send + Sync + 'static) {
+    pub fn on_element_message(
+        &self,
+        handler: impl Fn(&gst::StructureRef, &gst::Object) + Send + Sync + 'static,
+    ) {
         self.element_handlers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -408,7 +454,9 @@ impl MediaElement {
     }
 
     fn types(media: Option<MediaType>) -> Vec<MediaType> {
-        media.map(|m| vec![m]).unwrap_or_else(|| MediaType::ALL.to_vec())
+        media
+            .map(|m| vec![m])
+            .unwrap_or_else(|| MediaType::ALL.to_vec())
     }
 
     /// `MediaElement.connect` (server.md §10): `sink` is the sink element's bin. Without a media
@@ -426,7 +474,10 @@ impl MediaElement {
         }
         for m in Self::types(media) {
             let word = m.pad_word();
-            let tee = self.tees.get(&m).filter(|_| source_description == "default");
+            let tee = self
+                .tees
+                .get(&m)
+                .filter(|_| source_description == "default");
             let sink_pad = sink.static_pad(&format!("sink_{word}_{sink_description}"));
             let (Some(tee), Some(sink_pad)) = (tee, sink_pad) else {
                 if media.is_some() {
@@ -469,12 +520,16 @@ impl MediaElement {
                 if let (Some(e), Some(tee)) = (me.upgrade(), weak_tee.upgrade())
                     && Self::drop_output(&e.bin, &tee, ghost)
                 {
-                    e.obj.raise_media("ElementDisconnected", disconnected.clone());
+                    e.obj
+                        .raise_media("ElementDisconnected", disconnected.clone());
                 }
             });
             if ghost.link(&sink_pad).is_err() {
                 Self::drop_output(&self.bin, tee, &ghost);
-                return Err(CoreError::connect(format!("cannot link {} to the sink", m.as_str())));
+                return Err(CoreError::connect(format!(
+                    "cannot link {} to the sink",
+                    m.as_str()
+                )));
             }
             self.obj.raise_media("ElementConnected", fields);
         }
@@ -505,7 +560,9 @@ impl MediaElement {
         sink_description: &str,
     ) -> Result<(), CoreError> {
         for m in Self::types(media) {
-            let Some(sink_pad) = sink.static_pad(&format!("sink_{}_{sink_description}", m.pad_word())) else {
+            let Some(sink_pad) =
+                sink.static_pad(&format!("sink_{}_{sink_description}", m.pad_word()))
+            else {
                 continue;
             };
             for pad in self.bin.src_pads() {
@@ -520,7 +577,11 @@ impl MediaElement {
     }
 
     /// `getSourceConnections`: who feeds this element.
-    pub fn source_connections(&self, media: Option<MediaType>, description: Option<&str>) -> Vec<ConnectionData> {
+    pub fn source_connections(
+        &self,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
         let mut v = Vec::new();
         for pad in self.bin.sink_pads() {
             let (Some((m, desc)), Some(peer)) = (parse_sink_pad(&pad.name()), pad.peer()) else {
@@ -529,7 +590,9 @@ impl MediaElement {
             if media.is_some_and(|x| x != m) || description.is_some_and(|d| d != desc) {
                 continue;
             }
-            let (Some(source), Some((_, src_desc))) = (pad_owner_name(&peer), parse_src_pad(&peer.name())) else {
+            let (Some(source), Some((_, src_desc))) =
+                (pad_owner_name(&peer), parse_src_pad(&peer.name()))
+            else {
                 continue;
             };
             v.push(ConnectionData {
@@ -544,7 +607,11 @@ impl MediaElement {
     }
 
     /// `getSinkConnections`: whom this element feeds.
-    pub fn sink_connections(&self, media: Option<MediaType>, description: Option<&str>) -> Vec<ConnectionData> {
+    pub fn sink_connections(
+        &self,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
         let mut v = Vec::new();
         for pad in self.bin.src_pads() {
             let (Some((m, desc)), Some(peer)) = (parse_src_pad(&pad.name()), pad.peer()) else {
@@ -553,7 +620,9 @@ impl MediaElement {
             if media.is_some_and(|x| x != m) || description.is_some_and(|d| d != desc) {
                 continue;
             }
-            let (Some(sink), Some((_, sink_desc))) = (pad_owner_name(&peer), parse_sink_pad(&peer.name())) else {
+            let (Some(sink), Some((_, sink_desc))) =
+                (pad_owner_name(&peer), parse_sink_pad(&peer.name()))
+            else {
                 continue;
             };
             v.push(ConnectionData {
@@ -583,7 +652,10 @@ impl MediaElement {
     }
 
     pub fn gstreamer_dot(&self, details: Option<&str>) -> Result<String, CoreError> {
-        Ok(self.bin.debug_to_dot_data(crate::dot_details(details)?).to_string())
+        Ok(self
+            .bin
+            .debug_to_dot_data(crate::dot_details(details)?)
+            .to_string())
     }
 
     /// `getStats`: map of stat id → `ElementStats`.
@@ -607,7 +679,10 @@ impl MediaElement {
     /// removes it from the pipeline.
     pub fn release(&self) {
         if let (Some(h), Some(bus)) = (
-            self.bus_handler.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            self.bus_handler
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
             self.pipeline.bus(),
         ) {
             bus.disconnect(h);

@@ -45,7 +45,8 @@ fn watch() {
         let now = now_ms();
         for t in live {
             if t.flowing.load(Ordering::Acquire)
-                && now.saturating_sub(t.last.load(Ordering::Acquire)) > FLOW_TIMEOUT.as_millis() as u64
+                && now.saturating_sub(t.last.load(Ordering::Acquire))
+                    > FLOW_TIMEOUT.as_millis() as u64
                 && t.flowing.swap(false, Ordering::AcqRel)
             {
                 (t.on_change)(false);

@@ -98,6 +98,10 @@ pub fn dot_details(details: Option<&str>) -> Result<gst::DebugGraphDetails, Core
         "SHOW_FULL_PARAMS" => D::FULL_PARAMS,
         "SHOW_ALL" => D::ALL,
         "SHOW_VERBOSE" => D::VERBOSE,
-        _ => return Err(CoreError::marshall("Invalid value for 'GstreamerDotDetails'")),
+        _ => {
+            return Err(CoreError::marshall(
+                "Invalid value for 'GstreamerDotDetails'",
+            ));
+        }
     })
 }

@@ -95,7 +95,10 @@ impl MediaObject {
 
     /// Removes a tag; a missing key is not an error.
     pub fn remove_tag(&self, key: &str) {
-        self.tags.lock().unwrap_or_else(|e| e.into_inner()).retain(|(k, _)| k != key);
+        self.tags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(k, _)| k != key);
     }
 
     pub fn get_tag(&self, key: &str) -> Result<String, CoreError> {
@@ -123,7 +126,10 @@ impl MediaObject {
     }
 
     pub fn is_subscribed(&self, event: &str) -> bool {
-        self.subscribed.lock().unwrap_or_else(|e| e.into_inner()).contains(event)
+        self.subscribed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(event)
     }
 
     /// Raises an event extending `RaiseBase` directly (`Error`, `ObjectCreated`…): fills
@@ -139,7 +145,10 @@ impl MediaObject {
         };
         let mut data = Map::new();
         data.insert("source".into(), Value::String(self.id.clone()));
-        data.insert("timestampMillis".into(), Value::String(crate::timestamp_millis()));
+        data.insert(
+            "timestampMillis".into(),
+            Value::String(crate::timestamp_millis()),
+        );
         data.insert("tags".into(), tags);
         data.extend(own);
         (self.emitter)(event, Value::Object(data));
@@ -184,6 +193,12 @@ mod tests {
         assert_eq!(d["type"], "MediaFlowInStateChanged");
         assert_eq!(d["source"], o.id());
         assert_eq!(d["tags"][0]["value"], "2");
-        assert!(d["timestampMillis"].as_str().unwrap().parse::<u64>().is_ok());
+        assert!(
+            d["timestampMillis"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .is_ok()
+        );
     }
 }

@@ -73,7 +73,10 @@ impl MediaPipeline {
             cur = o.parent();
         }
         if let Some(mut fields) = error_fields(msg, self.obj.id()) {
-            fields.insert("type".into(), Value::String("UNEXPECTED_PIPELINE_ERROR".into()));
+            fields.insert(
+                "type".into(),
+                Value::String("UNEXPECTED_PIPELINE_ERROR".into()),
+            );
             self.obj.raise("Error", fields);
         }
     }
@@ -97,7 +100,10 @@ impl MediaPipeline {
     }
 
     pub fn gstreamer_dot(&self, details: Option<&str>) -> Result<String, CoreError> {
-        Ok(self.pipeline.debug_to_dot_data(crate::dot_details(details)?).to_string())
+        Ok(self
+            .pipeline
+            .debug_to_dot_data(crate::dot_details(details)?)
+            .to_string())
     }
 
     pub fn latency_stats(&self) -> bool {
@@ -112,7 +118,10 @@ impl MediaPipeline {
     /// first); any left over stop with it.
     pub fn release(&self) {
         if let (Some(h), Some(bus)) = (
-            self.bus_handler.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            self.bus_handler
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
             self.pipeline.bus(),
         ) {
             bus.disconnect(h);

@@ -38,7 +38,11 @@ fn wait_for(events: &Events, what: impl Fn(&(String, String, Value)) -> bool) ->
         if let Some(e) = events.lock().unwrap().iter().find(|e| what(e)) {
             return e.2.clone();
         }
-        assert!(Instant::now() < deadline, "event not raised: {:?}", events.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "event not raised: {:?}",
+            events.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -71,7 +75,11 @@ fn source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<MediaEle
     MediaElement::new(object(events, &id), pipeline.gst_pipeline(), spec).unwrap()
 }
 
-fn sink(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> (Arc<MediaElement>, Arc<Mutex<u32>>) {
+fn sink(
+    events: &Events,
+    pipeline: &MediaPipeline,
+    leaf: &str,
+) -> (Arc<MediaElement>, Arc<Mutex<u32>>) {
     let fakesink = gst::ElementFactory::make("fakesink")
         .property("signal-handoffs", true)
         .property("sync", false)
@@ -102,7 +110,11 @@ fn wait_frames(count: &Arc<Mutex<u32>>, n: u32) {
     let start = *count.lock().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while *count.lock().unwrap() < start + n {
-        assert!(Instant::now() < deadline, "frames stopped at {}", *count.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "frames stopped at {}",
+            *count.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -116,7 +128,11 @@ fn pipeline(events: &Events) -> Arc<MediaPipeline> {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("p{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "p{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[test]
@@ -125,11 +141,19 @@ fn connect_flow_and_disconnect_through_a_pass_through() {
     let p = pipeline(&events);
     let src = source(&events, &p, "src_fixture.Source");
     let pass_id = format!("{}/pass_kurento.PassThrough", p.object().id());
-    let pass = MediaElement::new(object(&events, &pass_id), p.gst_pipeline(), pass_through()).unwrap();
+    let pass =
+        MediaElement::new(object(&events, &pass_id), p.gst_pipeline(), pass_through()).unwrap();
     let (out, frames) = sink(&events, &p, "out_fixture.Sink");
 
-    src.connect(pass.bin().upcast_ref(), None, "default", "default").unwrap();
-    pass.connect(out.bin().upcast_ref(), Some(MediaType::Video), "default", "default").unwrap();
+    src.connect(pass.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    pass.connect(
+        out.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
     let connected = wait_for(&events, |(o, t, d)| {
         *o == pass_id && t == "ElementConnected" && d["mediaType"] == "VIDEO"
     });
@@ -159,11 +183,18 @@ fn connect_flow_and_disconnect_through_a_pass_through() {
     assert_eq!(children.len(), 3);
     assert!(children.contains(&pass_id));
     assert!(p.gstreamer_dot(None).unwrap().starts_with("digraph"));
-    assert!(pass.gstreamer_dot(Some("SHOW_ALL")).unwrap().contains("digraph"));
+    assert!(
+        pass.gstreamer_dot(Some("SHOW_ALL"))
+            .unwrap()
+            .contains("digraph")
+    );
     assert!(pass.gstreamer_dot(Some("nope")).is_err());
 
-    pass.disconnect(out.bin().upcast_ref(), None, "default", "default").unwrap();
-    wait_for(&events, |(o, t, _)| *o == pass_id && t == "ElementDisconnected");
+    pass.disconnect(out.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_for(&events, |(o, t, _)| {
+        *o == pass_id && t == "ElementDisconnected"
+    });
     assert!(pass.sink_connections(None, None).is_empty());
     // Output stops: the sink's input goes NOT_FLOWING after the timeout.
     wait_for(&events, |(o, t, d)| {
@@ -186,23 +217,34 @@ fn a_new_source_takes_the_sink_over() {
     let a = source(&events, &p, "a_fixture.Source");
     let b = source(&events, &p, "b_fixture.Source");
     let (out, frames) = sink(&events, &p, "out_fixture.Sink");
-    a.connect(out.bin().upcast_ref(), None, "default", "default").unwrap();
+    a.connect(out.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
     wait_frames(&frames, 5);
-    b.connect(out.bin().upcast_ref(), None, "default", "default").unwrap();
-    let gone = wait_for(&events, |(o, t, _)| *o == a.object().id() && t == "ElementDisconnected");
+    b.connect(out.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let gone = wait_for(&events, |(o, t, _)| {
+        *o == a.object().id() && t == "ElementDisconnected"
+    });
     assert_eq!(gone["sink"], out.object().id());
-    assert_eq!(out.source_connections(None, None)[0].source, b.object().id());
+    assert_eq!(
+        out.source_connections(None, None)[0].source,
+        b.object().id()
+    );
     wait_frames(&frames, 5);
     // Elements of different pipelines cannot be connected.
     let p2 = pipeline(&events);
     let (other, _) = sink(&events, &p2, "o_fixture.Sink");
-    let err = a.connect(other.bin().upcast_ref(), None, "default", "default").unwrap_err();
+    let err = a
+        .connect(other.bin().upcast_ref(), None, "default", "default")
+        .unwrap_err();
     assert_eq!((err.code, err.error_type), (40004, "CONNECT_ERROR"));
     other.release();
     p2.release();
     // Releasing the sink disconnects its source.
     out.release();
-    wait_for(&events, |(o, t, _)| *o == b.object().id() && t == "ElementDisconnected");
+    wait_for(&events, |(o, t, _)| {
+        *o == b.object().id() && t == "ElementDisconnected"
+    });
     a.release();
     b.release();
     p.release();
@@ -232,8 +274,11 @@ fn filter_wrapper_runs_the_filter_between_converters_with_a_leaky_queue() {
     assert_eq!(leaky.nick(), "downstream");
     let src = source(&events, &p, "s_fixture.Source");
     let (out, frames) = sink(&events, &p, "o_fixture.Sink");
-    src.connect(filter.bin().upcast_ref(), None, "default", "default").unwrap();
-    filter.connect(out.bin().upcast_ref(), None, "default", "default").unwrap();
+    src.connect(filter.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    filter
+        .connect(out.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
     wait_frames(&frames, 10);
     assert!(filter.is_media_flowing_out(MediaType::Video, "default"));
     // A filter without src/sink pads is refused as Kurento does.
@@ -274,7 +319,10 @@ fn element_errors_become_error_events() {
     assert!(err["errorCode"].as_i64().is_some());
 
     // An error from outside every element is the pipeline's own.
-    let stray = gst::ElementFactory::make("fakesink").name("stray").build().unwrap();
+    let stray = gst::ElementFactory::make("fakesink")
+        .name("stray")
+        .build()
+        .unwrap();
     p.gst_pipeline().add(&stray).unwrap();
     let _ = stray.post_message(
         gst::message::Error::builder(gst::CoreError::Failed, "stray failure")
@@ -283,7 +331,12 @@ fn element_errors_become_error_events() {
     );
     let perr = wait_for(&events, |(o, t, _)| *o == p.object().id() && t == "Error");
     assert_eq!(perr["type"], "UNEXPECTED_PIPELINE_ERROR");
-    assert!(perr["description"].as_str().unwrap().contains("stray failure"));
+    assert!(
+        perr["description"]
+            .as_str()
+            .unwrap()
+            .contains("stray failure")
+    );
     bad.release();
     p.release();
 }

@@ -67,7 +67,11 @@ impl Drop for Kms {
 pub fn start(resources: Value, websocket: Value) -> Kms {
     let dir = temp_dir("conf");
     // Port 0 disables ws (as in Kurento): pick a free port.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut ws = json!({"port": free, "path": "kurento"});
     for (k, v) in websocket.as_object().unwrap() {
         ws[k] = v.clone();
@@ -134,7 +138,8 @@ impl Client {
     pub fn connect_path(kms: &Kms, path: &str) -> Client {
         let (ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{}/{path}", kms.port)).unwrap();
         if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-            s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
         }
         Client {
             ws,
@@ -156,7 +161,10 @@ impl Client {
                 Ok(Message::Binary(_)) => panic!("the server answers with text frames"),
                 Ok(_) => continue,
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
                 {
                     continue;
                 }
@@ -216,7 +224,11 @@ impl Client {
     }
 
     pub fn invoke(&mut self, object: &str, op: &str, params: Value) -> Value {
-        self.call("invoke", json!({"object": object, "operation": op, "operationParams": params}))["value"].clone()
+        self.call(
+            "invoke",
+            json!({"object": object, "operation": op, "operationParams": params}),
+        )["value"]
+            .clone()
     }
 
     /// Waits for an `onEvent` matching `pred` (already received or arriving).
@@ -226,7 +238,11 @@ impl Client {
             if let Some(i) = self.events.iter().position(|e| pred(&e["params"]["value"])) {
                 return self.events.remove(i)["params"]["value"].clone();
             }
-            assert!(Instant::now() < deadline, "event not received; got {:?}", self.events);
+            assert!(
+                Instant::now() < deadline,
+                "event not received; got {:?}",
+                self.events
+            );
             if let Some(m) = self.recv(Duration::from_millis(200)) {
                 assert_eq!(m["method"], "onEvent", "unexpected message {m}");
                 assert!(m.get("id").is_none());

@@ -15,8 +15,7 @@ use kurento_core_runtime::{
 };
 use kurento_module_abi::serde_json::{self, Map, Value, json};
 use kurento_module_abi::{
-    ABI_VERSION, HostApi, ModuleVTable, ObjectHandle, borrow_str, error_reply, free_c_string,
-    guard,
+    ABI_VERSION, HostApi, ModuleVTable, ObjectHandle, borrow_str, error_reply, free_c_string, guard,
 };
 
 const DESCRIPTOR: &str = r#"{"name":"fixture","version":"1.2.3","kurentoVersion":"^7.0.0","imports":[],
@@ -70,11 +69,18 @@ fn err(e: CoreError) -> Value {
 }
 
 fn marshall(name: &str, kind: &str) -> Value {
-    error_reply(40001, "MARSHALL_ERROR", &format!("'{name}' parameter should be {kind}"))
+    error_reply(
+        40001,
+        "MARSHALL_ERROR",
+        &format!("'{name}' parameter should be {kind}"),
+    )
 }
 
 fn str_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, Value> {
-    params.get(name).and_then(Value::as_str).ok_or_else(|| marshall(name, "a string"))
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| marshall(name, "a string"))
 }
 
 /// Raises events through the host, naming this object.
@@ -83,7 +89,8 @@ fn emitter(host: *const HostApi, id: &str) -> kurento_core_runtime::EventEmitter
     let id = CString::new(id).unwrap_or_default();
     Arc::new(move |event, data| {
         let host = unsafe { &*(host as *const HostApi) };
-        let text = CString::new(json!({"type": event, "data": data}).to_string()).unwrap_or_default();
+        let text =
+            CString::new(json!({"type": event, "data": data}).to_string()).unwrap_or_default();
         unsafe { (host.emit_event)(host.ctx, id.as_ptr(), text.as_ptr()) };
     })
 }
@@ -94,11 +101,19 @@ fn resolve_element(host: *const HostApi, id: &str) -> Result<gst::Element, Value
     let host = unsafe { &*host };
     let r = unsafe { (host.resolve_object)(host.ctx, cid.as_ptr()) };
     if r.module.is_null() {
-        return Err(error_reply(40101, "MEDIA_OBJECT_NOT_FOUND", &format!("Object '{id}' not found")));
+        return Err(error_reply(
+            40101,
+            "MEDIA_OBJECT_NOT_FOUND",
+            &format!("Object '{id}' not found"),
+        ));
     }
     let ptr = unsafe { ((*r.module).gst_element)(r.handle) };
     if ptr.is_null() {
-        return Err(error_reply(40001, "MARSHALL_ERROR", &format!("'{id}' is not a media object")));
+        return Err(error_reply(
+            40001,
+            "MARSHALL_ERROR",
+            &format!("'{id}' is not a media object"),
+        ));
     }
     Ok(unsafe { gst::Element::from_glib_none(ptr as *mut gst::ffi::GstElement) })
 }
@@ -117,7 +132,11 @@ unsafe extern "C" fn create(
 ) -> *mut c_char {
     guard(|| {
         let (class, id, params) = match unsafe {
-            (borrow_str(class_name), borrow_str(object_id), borrow_str(params_json))
+            (
+                borrow_str(class_name),
+                borrow_str(object_id),
+                borrow_str(params_json),
+            )
         } {
             (Ok(c), Ok(i), Ok(p)) => (c, i, p),
             _ => return error_reply(-32603, "UNEXPECTED_ERROR", "bad strings"),
@@ -137,10 +156,16 @@ unsafe extern "C" fn create(
                     let src = gst::ElementFactory::make("videotestsrc")
                         .property("is-live", true)
                         .build()
-                        .map_err(|_| error_reply(40108, "MEDIA_OBJECT_NOT_AVAILABLE", "no videotestsrc"))?;
+                        .map_err(|_| {
+                            error_reply(40108, "MEDIA_OBJECT_NOT_AVAILABLE", "no videotestsrc")
+                        })?;
                     ElementSpec {
                         audio: Branch::None,
-                        video: Branch::Chain { elements: vec![src], input: false, output: true },
+                        video: Branch::Chain {
+                            elements: vec![src],
+                            input: false,
+                            output: true,
+                        },
                     }
                 };
                 MediaElement::new(obj, &pipeline, spec)
@@ -153,7 +178,11 @@ unsafe extern "C" fn create(
                 }
                 Ok(Obj::Crasher(obj))
             }
-            _ => Err(error_reply(40108, "MEDIA_OBJECT_NOT_AVAILABLE", &format!("Factory '{class}' not found"))),
+            _ => Err(error_reply(
+                40108,
+                "MEDIA_OBJECT_NOT_AVAILABLE",
+                &format!("Factory '{class}' not found"),
+            )),
         };
         match made {
             Ok(obj) => {
@@ -208,7 +237,12 @@ fn dispatch(h: &Handle, op: &str, params: &Value) -> Result<Value, Value> {
             json!(e.is_media_flowing_in(m, "default"))
         }
         ("getSourceConnections", Obj::Element(e, _)) => {
-            json!(e.source_connections(None, None).iter().map(|c| c.to_json()).collect::<Vec<_>>())
+            json!(
+                e.source_connections(None, None)
+                    .iter()
+                    .map(|c| c.to_json())
+                    .collect::<Vec<_>>()
+            )
         }
         ("explode", Obj::Crasher(_)) => panic!("kaboom"),
         _ => {
@@ -222,10 +256,16 @@ fn dispatch(h: &Handle, op: &str, params: &Value) -> Result<Value, Value> {
     })
 }
 
-unsafe extern "C" fn invoke(object: ObjectHandle, operation: *const c_char, params_json: *const c_char) -> *mut c_char {
+unsafe extern "C" fn invoke(
+    object: ObjectHandle,
+    operation: *const c_char,
+    params_json: *const c_char,
+) -> *mut c_char {
     guard(|| {
         let h = unsafe { &*(object as *const Handle) };
-        let (Ok(op), Ok(p)) = (unsafe { borrow_str(operation) }, unsafe { borrow_str(params_json) }) else {
+        let (Ok(op), Ok(p)) = (unsafe { borrow_str(operation) }, unsafe {
+            borrow_str(params_json)
+        }) else {
             return error_reply(-32603, "UNEXPECTED_ERROR", "bad strings");
         };
         let params: Value = serde_json::from_str(p).unwrap_or(Value::Null);
