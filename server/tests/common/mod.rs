@@ -48,6 +48,14 @@ pub fn modules_dir() -> PathBuf {
     d
 }
 
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub struct Kms {
     child: Child,
     pub port: u16,
@@ -65,7 +73,15 @@ impl Drop for Kms {
 
 /// Starts a server on an ephemeral port; `conf` is merged into `mediaServer`.
 pub fn start(resources: Value, websocket: Value) -> Kms {
+    start_with_files(resources, websocket, &[])
+}
+
+/// Like [`start`], with extra files written next to the configuration file.
+pub fn start_with_files(resources: Value, websocket: Value, files: &[(&str, &str)]) -> Kms {
     let dir = temp_dir("conf");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
     // Port 0 disables ws (as in Kurento): pick a free port.
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
