@@ -104,10 +104,42 @@ pub(crate) struct Core {
     pub catalog: Catalog,
     pub server_id: String,
     state: Mutex<State>,
-    cache: Mutex<HashMap<(String, String), (Instant, Value)>>,
+    cache: Mutex<RequestCache>,
     host: &'static HostApi,
     next_conn: AtomicU64,
     pub manager: Mutex<ManagerState>,
+}
+
+/// Responses of the last [`REQUEST_CACHE_TTL`], expired in insertion order.
+#[derive(Default)]
+struct RequestCache {
+    entries: HashMap<(String, String), Value>,
+    order: std::collections::VecDeque<(Instant, (String, String))>,
+}
+
+impl RequestCache {
+    fn expire(&mut self) {
+        while let Some((t, _)) = self.order.front() {
+            if t.elapsed() < REQUEST_CACHE_TTL {
+                break;
+            }
+            if let Some((_, k)) = self.order.pop_front() {
+                self.entries.remove(&k);
+            }
+        }
+    }
+
+    fn get(&mut self, key: &(String, String)) -> Option<Value> {
+        self.expire();
+        self.entries.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: (String, String), response: Value) {
+        self.expire();
+        if self.entries.insert(key.clone(), response).is_none() {
+            self.order.push_back((Instant::now(), key));
+        }
+    }
 }
 
 /// The server: cheap to clone, shared by every connection.
@@ -240,7 +272,7 @@ impl Server {
                 catalog,
                 server_id: new_uuid(),
                 state: Mutex::new(state),
-                cache: Mutex::new(HashMap::new()),
+                cache: Mutex::new(RequestCache::default()),
                 host,
                 next_conn: AtomicU64::new(1),
                 manager: Mutex::new(ManagerState::new()),
@@ -361,10 +393,8 @@ impl Server {
         if let (Some(sid), Some(id), false) =
             (&request_sid, &id, self.0.config.disable_request_cache)
         {
-            let mut cache = lock(&self.0.cache);
-            cache.retain(|_, (t, _)| t.elapsed() < REQUEST_CACHE_TTL);
-            if let Some((_, stored)) = cache.get(&cache_key(sid, id)) {
-                return Some(stored.clone());
+            if let Some(stored) = lock(&self.0.cache).get(&cache_key(sid, id)) {
+                return Some(stored);
             }
         }
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -389,7 +419,7 @@ impl Server {
             result_sid.or(request_sid),
             self.0.config.disable_request_cache,
         ) {
-            lock(&self.0.cache).insert(cache_key(&sid, &id), (Instant::now(), response.clone()));
+            lock(&self.0.cache).insert(cache_key(&sid, &id), response.clone());
         }
         Some(response)
     }
