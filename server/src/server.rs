@@ -392,10 +392,9 @@ impl Server {
         let cache_key = |sid: &str, id: &Value| (sid.to_string(), format!("{id}\n{body}"));
         if let (Some(sid), Some(id), false) =
             (&request_sid, &id, self.0.config.disable_request_cache)
+            && let Some(stored) = lock(&self.0.cache).get(&cache_key(sid, id))
         {
-            if let Some(stored) = lock(&self.0.cache).get(&cache_key(sid, id)) {
-                return Some(stored);
-            }
+            return Some(stored);
         }
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.0.dispatch(Some(conn), &method, params.as_ref())
