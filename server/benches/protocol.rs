@@ -180,7 +180,7 @@ fn fixture_catalog() -> Catalog {
     std::fs::copy(&so, dir.join("libkurento_fixture_module.so")).unwrap();
     // SAFETY of set_var: single-threaded at this point of main.
     unsafe { std::env::set_var("KURENTO_TEST_FIXTURE_MODULE", "1") };
-    let catalog = Catalog::new(load_modules(&[dir.clone()]));
+    let catalog = Catalog::new(load_modules(std::slice::from_ref(&dir)));
     let _ = std::fs::remove_dir_all(Path::new(&dir));
     catalog
 }
