@@ -50,3 +50,47 @@ fn a_bad_configuration_file_stops_startup() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read configuration file"));
 }
+
+#[test]
+fn first_file_name_wins_and_other_abi_versions_are_refused() {
+    let (a, b) = (modules_dir(), modules_dir());
+    let path = format!("{}:{}", a.display(), b.display());
+    let out = Command::new(SERVER)
+        .args(["--version", "-p", &path])
+        .env("KURENTO_TEST_FIXTURE_MODULE", "1")
+        .env("KURENTO_LOG", "info")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.matches("'fixture'").count(), 1, "{stdout}");
+    let loaded: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("Loaded module 'fixture'"))
+        .collect();
+    assert_eq!(loaded.len(), 1, "{stderr}");
+    assert!(
+        loaded[0].contains(a.canonicalize().unwrap().to_str().unwrap()),
+        "{stderr}"
+    );
+
+    let out = Command::new(SERVER)
+        .args(["--list", "-p", &path])
+        .env("KURENTO_TEST_FIXTURE_MODULE", "future-abi")
+        .env("KURENTO_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Available factories:\n"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("module ABI version 2 is not supported (this server speaks version 1)"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(a);
+    let _ = std::fs::remove_dir_all(b);
+}

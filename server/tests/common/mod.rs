@@ -35,8 +35,9 @@ pub fn modules_dir() -> PathBuf {
     let build_dir = Path::new(SERVER).parent().unwrap();
     let d = temp_dir("modules");
     std::fs::create_dir_all(d.join("nested/deeper")).unwrap();
+    // deps/: a dev-dependency is built there and not always copied up to the build directory.
     std::fs::copy(
-        build_dir.join("libkurento_fixture_module.so"),
+        build_dir.join("deps/libkurento_fixture_module.so"),
         d.join("nested/deeper/libkurento_fixture_module.so"),
     )
     .expect("the fixture module is built as a dev-dependency");

@@ -339,12 +339,23 @@ static VTABLE: std::sync::LazyLock<ModuleVTable> = std::sync::LazyLock::new(|| M
     free_string: free_c_string,
 });
 
-/// The module entry point; null (not a module) unless the test environment asks for it.
+/// The same module claiming a future ABI version, for the loader's version check.
+static FUTURE_VTABLE: std::sync::LazyLock<ModuleVTable> =
+    std::sync::LazyLock::new(|| ModuleVTable {
+        abi_version: ABI_VERSION + 1,
+        ..*VTABLE
+    });
+
+/// The module entry point; null (not a module) unless the test environment asks for it
+/// (`KURENTO_TEST_FIXTURE_MODULE=1`, or `=future-abi` to pose as a module of another ABI).
 #[unsafe(no_mangle)]
 pub extern "C" fn kurento_module_entry() -> *const ModuleVTable {
-    if std::env::var_os("KURENTO_TEST_FIXTURE_MODULE").is_none() {
-        return std::ptr::null();
+    match std::env::var("KURENTO_TEST_FIXTURE_MODULE").as_deref() {
+        Ok("future-abi") => &*FUTURE_VTABLE,
+        Ok(_) => {
+            let _ = kurento_core_runtime::init();
+            &*VTABLE
+        }
+        Err(_) => std::ptr::null(),
     }
-    let _ = kurento_core_runtime::init();
-    &*VTABLE
 }
