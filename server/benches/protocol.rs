@@ -78,8 +78,9 @@ fn kms(rt: &tokio::runtime::Runtime, catalog: Catalog) -> u16 {
     port
 }
 
-/// Requests answered per second with `CLIENTS` clients keeping `WINDOW` pings in flight.
-fn ping_rate(port: u16) -> f64 {
+/// Runs `CLIENTS` threads, each with its own connection calling `step` (which returns how many
+/// operations it completed) until stopped; returns operations per second after a warm-up.
+fn measure(port: u16, step: fn(&mut Ws, &mut u64) -> u64) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..CLIENTS)
@@ -90,17 +91,7 @@ fn ping_rate(port: u16) -> f64 {
                     tungstenite::connect(format!("ws://127.0.0.1:{port}/kurento")).unwrap();
                 let mut id = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..WINDOW {
-                        let req = json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string();
-                        ws.write(Message::text(req)).unwrap();
-                        id += 1;
-                    }
-                    ws.flush().unwrap();
-                    for _ in 0..WINDOW {
-                        let m = ws.read().unwrap();
-                        assert!(m.is_text());
-                    }
-                    done.fetch_add(WINDOW as u64, Ordering::Relaxed);
+                    done.fetch_add(step(&mut ws, &mut id), Ordering::Relaxed);
                 }
             })
         })
@@ -118,10 +109,23 @@ fn ping_rate(port: u16) -> f64 {
     rate
 }
 
-fn request(
-    ws: &mut tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
-    v: Value,
-) -> Value {
+type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+
+/// `WINDOW` pings in flight, then their answers.
+fn ping_window(ws: &mut Ws, id: &mut u64) -> u64 {
+    for _ in 0..WINDOW {
+        let req = json!({"jsonrpc": "2.0", "id": *id, "method": "ping"}).to_string();
+        ws.write(Message::text(req)).unwrap();
+        *id += 1;
+    }
+    ws.flush().unwrap();
+    for _ in 0..WINDOW {
+        assert!(ws.read().unwrap().is_text());
+    }
+    WINDOW as u64
+}
+
+fn request(ws: &mut Ws, v: Value) -> Value {
     ws.send(Message::text(v.to_string())).unwrap();
     loop {
         if let Message::Text(t) = ws.read().unwrap() {
@@ -133,38 +137,20 @@ fn request(
     }
 }
 
-/// Pipelines created and released per second by `CLIENTS` sequential clients.
-fn pipeline_rate(port: u16) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (done, stop) = (done.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let (mut ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/kurento")).unwrap();
-                let mut id = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let r = request(&mut ws, json!({"jsonrpc": "2.0", "id": id, "method": "create", "params": {"type": "Pipeline"}}));
-                    let p = r["result"]["value"].as_str().expect("created").to_string();
-                    let r = request(&mut ws, json!({"jsonrpc": "2.0", "id": id + 1, "method": "release", "params": {"object": p}}));
-                    assert!(r.get("result").is_some());
-                    id += 2;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let start_count = done.load(Ordering::Relaxed);
-    let t = Instant::now();
-    std::thread::sleep(RUN);
-    let n = done.load(Ordering::Relaxed) - start_count;
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for th in threads {
-        th.join().unwrap();
-    }
-    rate
+/// One pipeline created and released.
+fn pipeline_cycle(ws: &mut Ws, id: &mut u64) -> u64 {
+    let r = request(
+        ws,
+        json!({"jsonrpc": "2.0", "id": *id, "method": "create", "params": {"type": "Pipeline"}}),
+    );
+    let p = r["result"]["value"].as_str().expect("created").to_string();
+    let r = request(
+        ws,
+        json!({"jsonrpc": "2.0", "id": *id + 1, "method": "release", "params": {"object": p}}),
+    );
+    assert!(r.get("result").is_some());
+    *id += 2;
+    1
 }
 
 fn fixture_catalog() -> Catalog {
@@ -195,12 +181,12 @@ fn main() {
     let kms_rt = runtime();
     let kms_port = kms(&kms_rt, catalog);
 
-    let echo_rate = ping_rate(echo);
-    let kms_rate = ping_rate(kms_port);
+    let echo_rate = measure(echo, ping_window);
+    let kms_rate = measure(kms_port, ping_window);
     println!(
         "ping, {CLIENTS} clients x {WINDOW} in flight: kurento-media-server {kms_rate:.0}/s, bare echo {echo_rate:.0}/s, ratio {:.2}",
         kms_rate / echo_rate
     );
-    let p = pipeline_rate(kms_port);
+    let p = measure(kms_port, pipeline_cycle);
     println!("pipeline create+release over WebSocket, {CLIENTS} clients: {p:.0}/s");
 }

@@ -142,6 +142,8 @@ impl ConnectionData {
     }
 }
 
+type PadParser = fn(&str) -> Option<(MediaType, String)>;
+
 /// Parses `sink_<type>_<description>`.
 fn parse_sink_pad(name: &str) -> Option<(MediaType, String)> {
     let rest = name.strip_prefix("sink_")?;
@@ -582,28 +584,7 @@ impl MediaElement {
         media: Option<MediaType>,
         description: Option<&str>,
     ) -> Vec<ConnectionData> {
-        let mut v = Vec::new();
-        for pad in self.bin.sink_pads() {
-            let (Some((m, desc)), Some(peer)) = (parse_sink_pad(&pad.name()), pad.peer()) else {
-                continue;
-            };
-            if media.is_some_and(|x| x != m) || description.is_some_and(|d| d != desc) {
-                continue;
-            }
-            let (Some(source), Some((_, src_desc))) =
-                (pad_owner_name(&peer), parse_src_pad(&peer.name()))
-            else {
-                continue;
-            };
-            v.push(ConnectionData {
-                source,
-                sink: self.obj.id().to_string(),
-                media_type: m,
-                source_description: src_desc,
-                sink_description: desc,
-            });
-        }
-        v
+        self.connections(true, media, description)
     }
 
     /// `getSinkConnections`: whom this element feeds.
@@ -612,25 +593,57 @@ impl MediaElement {
         media: Option<MediaType>,
         description: Option<&str>,
     ) -> Vec<ConnectionData> {
+        self.connections(false, media, description)
+    }
+
+    /// Reads the connections off the links of the sink pads (`incoming`) or the source pads,
+    /// filtered by media type and this side's description.
+    fn connections(
+        &self,
+        incoming: bool,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
+        let (mine, theirs): (PadParser, PadParser) = if incoming {
+            (parse_sink_pad, parse_src_pad)
+        } else {
+            (parse_src_pad, parse_sink_pad)
+        };
+        let pads = if incoming {
+            self.bin.sink_pads()
+        } else {
+            self.bin.src_pads()
+        };
         let mut v = Vec::new();
-        for pad in self.bin.src_pads() {
-            let (Some((m, desc)), Some(peer)) = (parse_src_pad(&pad.name()), pad.peer()) else {
+        for pad in pads {
+            let (Some((m, desc)), Some(peer)) = (mine(&pad.name()), pad.peer()) else {
                 continue;
             };
             if media.is_some_and(|x| x != m) || description.is_some_and(|d| d != desc) {
                 continue;
             }
-            let (Some(sink), Some((_, sink_desc))) =
-                (pad_owner_name(&peer), parse_sink_pad(&peer.name()))
+            let (Some(other), Some((_, other_desc))) =
+                (pad_owner_name(&peer), theirs(&peer.name()))
             else {
                 continue;
             };
-            v.push(ConnectionData {
-                source: self.obj.id().to_string(),
-                sink,
-                media_type: m,
-                source_description: desc,
-                sink_description: sink_desc,
+            let me = self.obj.id().to_string();
+            v.push(if incoming {
+                ConnectionData {
+                    source: other,
+                    sink: me,
+                    media_type: m,
+                    source_description: other_desc,
+                    sink_description: desc,
+                }
+            } else {
+                ConnectionData {
+                    source: me,
+                    sink: other,
+                    media_type: m,
+                    source_description: desc,
+                    sink_description: other_desc,
+                }
             });
         }
         v
