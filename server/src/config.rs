@@ -126,6 +126,8 @@ pub struct Config {
     pub certificate: Option<PathBuf>,
     pub gc_period: Duration,
     pub disable_request_cache: bool,
+    /// Fraction of the process's thread and file limits above which `create` fails (40009).
+    pub exception_limit: f64,
     /// Largest accepted frame in bytes; bigger frames get an error reply.
     pub max_frame_size: usize,
     pub metadata: Option<Value>,
@@ -142,6 +144,7 @@ impl Default for Config {
             certificate: None,
             gc_period: Duration::from_secs(240),
             disable_request_cache: false,
+            exception_limit: 0.8,
             max_frame_size: 1024 * 1024,
             metadata: None,
             config_dir: PathBuf::from("/etc/kurento"),
@@ -255,6 +258,12 @@ impl Config {
                 return Err("'garbageCollectorPeriod' must be positive".into());
             }
             c.gc_period = Duration::from_secs_f64(p);
+        }
+        if let Some(l) = parse_num::<f64>(root, &format!("{res}.exceptionLimit"))? {
+            if !(l > 0.0 && l <= 1.0) {
+                return Err("'exceptionLimit' must be in (0, 1]".into());
+            }
+            c.exception_limit = l;
         }
         if let Some(t) = get(root, &format!("{res}.disableRequestCache")).and_then(as_text) {
             c.disable_request_cache = t == "true" || t == "1";

@@ -264,3 +264,40 @@ fn used_memory_kib() -> i64 {
         })
         .unwrap_or(0)
 }
+
+/// Threads and open files of this process against `limit` × their rlimits (server.md §3.1:
+/// `create` fails with 40009 above it; unlimited resources are not checked).
+pub(crate) fn check_resources(limit: f64) -> Result<(), RpcError> {
+    let check = |resource, used: Option<u64>, what: &str| -> Result<(), RpcError> {
+        let mut rl = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct we pass.
+        if unsafe { libc::getrlimit(resource, &mut rl) } != 0 || rl.rlim_cur == libc::RLIM_INFINITY
+        {
+            return Ok(());
+        }
+        let max = (rl.rlim_cur as f64 * limit) as u64;
+        match used {
+            Some(n) if n > max => Err(RpcError::kurento(
+                NOT_ENOUGH_RESOURCES,
+                format!("Reached KMS {what} limit: {max}"),
+            )),
+            _ => Ok(()),
+        }
+    };
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Threads:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        });
+    check(libc::RLIMIT_NPROC, threads, "threads")?;
+    let files = std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|d| d.count() as u64);
+    check(libc::RLIMIT_NOFILE, files, "files")
+}

@@ -686,6 +686,7 @@ impl Core {
                         format!("Factory '{type_name}' not found"),
                     )
                 })?;
+        manager::check_resources(self.config.exception_limit)?;
         let module = self.catalog.modules[module_idx].clone();
         // The parent is the first remote-object constructor parameter (e.g. `mediaPipeline`,
         // HubPort's `hub`); a missing or mistyped one is left to the module's own checks.

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Kms, start, start_default};
+use common::{Client, Kms, start, start_default, start_full};
 use serde_json::{Value, json};
 use tungstenite::Message;
 
@@ -697,4 +697,16 @@ fn wrong_path_is_closed_with_protocol_error() {
     // Query strings are not part of the path.
     let mut ok = Client::connect_path(&kms, "kurento?x=1");
     assert_eq!(ok.call("ping", json!({}))["value"], "pong");
+}
+
+#[test]
+fn create_is_refused_near_the_resource_limits() {
+    // 64 open files allowed, 5% of them may be used: the server already uses more.
+    let kms = start_full(json!({"exceptionLimit": 0.05}), json!({}), &[], Some(64));
+    let mut c = Client::connect(&kms);
+    let e = c.fail("create", Some(json!({"type": "Pipeline"})));
+    assert_eq!(e["code"], 40009);
+    assert_eq!(e["data"]["type"], "NOT_ENOUGH_RESOURCES");
+    assert_eq!(e["message"], "Reached KMS files limit: 3");
+    assert_eq!(c.call("ping", json!({}))["value"], "pong");
 }

@@ -79,6 +79,16 @@ pub fn start(resources: Value, websocket: Value) -> Kms {
 
 /// Like [`start`], with extra files written next to the configuration file.
 pub fn start_with_files(resources: Value, websocket: Value, files: &[(&str, &str)]) -> Kms {
+    start_full(resources, websocket, files, None)
+}
+
+/// Like [`start_with_files`], optionally lowering the server's open-files limit.
+pub fn start_full(
+    resources: Value,
+    websocket: Value,
+    files: &[(&str, &str)],
+    nofile: Option<u64>,
+) -> Kms {
     let dir = temp_dir("conf");
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
@@ -98,7 +108,24 @@ pub fn start_with_files(resources: Value, websocket: Value, files: &[(&str, &str
     let conf_file = dir.join("kurento.conf.json");
     std::fs::write(&conf_file, conf.to_string()).unwrap();
     let modules = modules_dir();
-    let mut child = Command::new(SERVER)
+    let mut cmd = Command::new(SERVER);
+    if let Some(n) = nofile {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                let rl = libc::rlimit {
+                    rlim_cur: n,
+                    rlim_max: n,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd
         .arg("--conf-file")
         .arg(&conf_file)
         .arg("--modules-path")
