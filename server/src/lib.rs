@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod error;
+pub mod logfile;
 pub mod manager;
 pub mod modules;
 pub mod server;

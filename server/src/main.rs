@@ -4,9 +4,11 @@
 use std::process::ExitCode;
 
 use kurento_media_server::config::{Config, Options, USAGE};
+use kurento_media_server::logfile::RotatingLog;
 use kurento_media_server::manager::SERVER_VERSION;
 use kurento_media_server::modules::{DEFAULT_MODULES_DIR, split_path_list};
 use kurento_media_server::{Catalog, Server, load_modules, transport};
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,11 +21,39 @@ fn main() -> ExitCode {
     let quiet = opts.list || opts.version;
     let filter = tracing_subscriber::EnvFilter::try_from_env("KURENTO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "off" } else { "info" }));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let log_file = match opts.logs_path.as_deref().filter(|_| !quiet) {
+        None => None,
+        Some(dir) => {
+            let size = opts
+                .log_file_size
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(100);
+            let count = opts
+                .number_log_files
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10);
+            match RotatingLog::open(std::path::Path::new(dir), size, count) {
+                Ok(f) => Some(std::sync::Mutex::new(f)),
+                Err(e) => {
+                    eprintln!("cannot write logs to {dir}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log_file {
+        Some(file) => builder
+            .with_ansi(false)
+            .with_writer(std::io::stderr.and(file))
+            .init(),
+        None => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 
     let mut search = split_path_list(opts.modules_path.as_deref().unwrap_or_default());
     search.push(DEFAULT_MODULES_DIR.into());

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{SERVER, modules_dir};
+use common::{SERVER, free_port, modules_dir, temp_dir};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(SERVER)
@@ -93,4 +93,53 @@ fn first_file_name_wins_and_other_abi_versions_are_refused() {
     );
     let _ = std::fs::remove_dir_all(a);
     let _ = std::fs::remove_dir_all(b);
+}
+
+#[test]
+fn logs_path_writes_a_log_file() {
+    let dir = temp_dir("logs");
+    let conf = dir.join("kurento.conf.json");
+    let port = free_port();
+    std::fs::write(
+        &conf,
+        format!(r#"{{"mediaServer": {{"net": {{"websocket": {{"port": {port}}}}}}}}}"#),
+    )
+    .unwrap();
+    let logs = dir.join("logs");
+    let mut child = Command::new(SERVER)
+        .args([
+            "-f",
+            conf.to_str().unwrap(),
+            "-d",
+            logs.to_str().unwrap(),
+            "-n",
+            "4",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let found = std::fs::read_dir(&logs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok());
+        if let Some(e) = found {
+            let name = e.file_name().into_string().unwrap();
+            let t = std::fs::read_to_string(e.path()).unwrap();
+            if t.contains("Listening on") {
+                assert!(
+                    name.ends_with(&format!(".00000.pid{}.log", child.id())),
+                    "{name}"
+                );
+                break t;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no log file");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(text.contains(&format!("ws://127.0.0.1:{port}/kurento")));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
 }
