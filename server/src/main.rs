@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use kurento_media_server::config::{Config, Options, USAGE};
+use kurento_media_server::config::{Config, DEFAULT_CONF_FILE, Options, USAGE};
 use kurento_media_server::logfile::RotatingLog;
 use kurento_media_server::manager::SERVER_VERSION;
 use kurento_media_server::modules::{DEFAULT_MODULES_DIR, split_path_list};
@@ -54,6 +54,19 @@ fn main() -> ExitCode {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
     }
+
+    // Modules read their per-class configuration files from here (kurento-core-runtime's
+    // `class_config`); set before any thread exists.
+    let conf_dir = std::path::Path::new(opts.conf_file.as_deref().unwrap_or(DEFAULT_CONF_FILE))
+        .parent()
+        .map(|d| d.join("modules"))
+        .unwrap_or_default();
+    let modules_config = opts
+        .modules_config_path
+        .clone()
+        .unwrap_or_else(|| conf_dir.to_string_lossy().into_owned());
+    // SAFETY: single-threaded here: neither the runtime nor any module has started yet.
+    unsafe { std::env::set_var("KURENTO_MODULES_CONFIG_PATH", &modules_config) };
 
     let mut search = split_path_list(opts.modules_path.as_deref().unwrap_or_default());
     search.push(DEFAULT_MODULES_DIR.into());

@@ -11,12 +11,14 @@
 //! object id and added to its pipeline, sink pads are `sink_<type>_<description>`, source pads
 //! `<type>_src_<description>_<n>`, so any copy can connect to, list and disconnect any element.
 
+mod config;
 mod element;
 mod error;
 mod flow;
 mod object;
 mod pipeline;
 
+pub use config::class_config;
 pub use element::{Branch, ConnectionData, ElementSpec, MediaElement, filter_spec, pass_through};
 pub use error::CoreError;
 pub use object::{EventEmitter, MediaObject};
