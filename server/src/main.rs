@@ -110,14 +110,24 @@ fn main() -> ExitCode {
         }
     };
     let server = Server::new(config, catalog);
-    let result = runtime.block_on(transport::run(server.clone(), async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
-        tracing::info!("Stopping");
-    }));
+    let result = runtime.block_on(async {
+        // Installed before listening, so a stop request is never missed.
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return Err("cannot install signal handlers".to_string());
+        };
+        transport::run(server.clone(), async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("Stopping");
+        })
+        .await
+    });
     if let Err(e) = result {
         tracing::error!("{e}");
         return ExitCode::FAILURE;

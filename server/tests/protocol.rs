@@ -710,3 +710,19 @@ fn create_is_refused_near_the_resource_limits() {
     assert_eq!(e["message"], "Reached KMS files limit: 3");
     assert_eq!(c.call("ping", json!({}))["value"], "pong");
 }
+
+#[test]
+fn sigterm_releases_everything_and_exits_cleanly() {
+    let mut kms = start_default();
+    let mut c = Client::connect(&kms);
+    let p = pipeline(&mut c);
+    let src = c.create("Source", json!({"mediaPipeline": p}));
+    let pass = c.create("Pass", json!({"mediaPipeline": p}));
+    c.invoke(&src, "connect", json!({"sink": pass}));
+    assert!(
+        kms.terminate(),
+        "clean exit after releasing the running pipeline"
+    );
+    let log: Vec<String> = kms.log.try_iter().collect();
+    assert!(log.iter().any(|l| l.contains("Stopping")), "{log:?}");
+}

@@ -64,6 +64,14 @@ pub struct Kms {
     pub log: mpsc::Receiver<String>,
 }
 
+impl Kms {
+    /// Sends SIGTERM and waits: true when the server stopped cleanly.
+    pub fn terminate(&mut self) -> bool {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
 impl Drop for Kms {
     fn drop(&mut self) {
         let _ = self.child.kill();
