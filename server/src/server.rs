@@ -670,9 +670,11 @@ impl Core {
 
     fn create(&self, p: &Map<String, Value>) -> Result<Value, RpcError> {
         let type_name = req_str(p, "type")?;
+        // Absent (or not an object) reaches the module as `null`, like `operationParams`, so
+        // its generated parsing can tell "no parameters" from "empty parameters".
         let ctor_params = match p.get("constructorParams") {
             Some(Value::Object(o)) => Value::Object(o.clone()),
-            _ => json!({}),
+            _ => Value::Null,
         };
         let sid = self.session_for(Some(p))?;
         let (class, module_idx) =
