@@ -12,6 +12,7 @@
 //! `<type>_src_<description>_<n>`, so any copy can connect to, list and disconnect any element.
 
 mod config;
+mod dispatch;
 mod element;
 mod error;
 mod flow;
@@ -19,9 +20,10 @@ mod object;
 mod pipeline;
 
 pub use config::class_config;
+pub use dispatch::{Resolver, invoke_media_object};
 pub use element::{Branch, ConnectionData, ElementSpec, MediaElement, filter_spec, pass_through};
 pub use error::CoreError;
-pub use object::{EventEmitter, MediaObject};
+pub use object::{EventEmitter, MediaObject, SubscriptionGate};
 pub use pipeline::MediaPipeline;
 
 pub use gst;

@@ -21,7 +21,13 @@ pub struct MediaObject {
     creation_time: i64,
     emitter: EventEmitter,
     subscribed: Mutex<HashSet<String>>,
+    /// When set, decides which events are delivered instead of `subscribed`.
+    gate: Option<SubscriptionGate>,
 }
+
+/// Tells whether a client subscribed to an event type (e.g. the generated `Context`'s
+/// `is_subscribed`), for objects whose subscriptions are recorded elsewhere.
+pub type SubscriptionGate = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl std::fmt::Debug for MediaObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,6 +53,16 @@ impl MediaObject {
                 .unwrap_or(0),
             emitter,
             subscribed: Mutex::new(HashSet::new()),
+            gate: None,
+        }
+    }
+
+    /// Like [`MediaObject::new`], with subscriptions kept by the caller: events are raised when
+    /// `gate(event type)` is true ([`MediaObject::subscribe`] is then unused).
+    pub fn with_gate(id: &str, emitter: EventEmitter, gate: SubscriptionGate) -> MediaObject {
+        MediaObject {
+            gate: Some(gate),
+            ..MediaObject::new(id, emitter)
         }
     }
 
@@ -126,6 +142,9 @@ impl MediaObject {
     }
 
     pub fn is_subscribed(&self, event: &str) -> bool {
+        if let Some(gate) = &self.gate {
+            return gate(event);
+        }
         self.subscribed
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -340,3 +340,168 @@ fn element_errors_become_error_events() {
     bad.release();
     p.release();
 }
+
+#[test]
+fn core_operations_by_name_with_kurentos_parameter_checks() {
+    use kurento_core_runtime::CoreError;
+    use serde_json::json;
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let src = source(&events, &p, "s_fixture.Source");
+    let pass_id = format!("{}/pass_kurento.PassThrough", p.object().id());
+    let pass =
+        MediaElement::new(object(&events, &pass_id), p.gst_pipeline(), pass_through()).unwrap();
+    let bin = pass.bin().clone();
+    let resolve = move |id: &str| -> Result<gst::Element, CoreError> {
+        if id == bin.name().as_str() {
+            Ok(bin.clone().upcast())
+        } else {
+            Err(CoreError::not_found(format!("Object '{id}' not found")))
+        }
+    };
+    let call = |e: &MediaElement, op: &str, params: Value| {
+        e.invoke_inherited(op, &params, &resolve).expect(op)
+    };
+    let fails = |r: Result<Value, CoreError>, msg: &str| {
+        let e = r.unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (40001, msg));
+    };
+
+    assert_eq!(call(&pass, "getName", Value::Null).unwrap(), json!(pass_id));
+    fails(
+        call(&pass, "setName", Value::Null),
+        "'operationParams' is required",
+    );
+    fails(
+        call(&pass, "setName", json!({"name": []})),
+        "'name' parameter should be a string",
+    );
+    fails(
+        call(&pass, "setName", json!([1])),
+        "'operationParams' should be an object",
+    );
+    call(&pass, "setName", json!({"name": "pt"})).unwrap();
+    assert_eq!(call(&pass, "getName", Value::Null).unwrap(), "pt");
+    assert_eq!(
+        call(&pass, "getMediaPipeline", Value::Null).unwrap(),
+        json!(p.object().id())
+    );
+    assert_eq!(
+        call(&pass, "getParent", Value::Null).unwrap(),
+        json!(p.object().id())
+    );
+    call(&pass, "addTag", json!({"key": "k", "value": "v"})).unwrap();
+    assert_eq!(call(&pass, "getTags", Value::Null).unwrap()[0]["key"], "k");
+    assert_eq!(
+        call(&pass, "getTag", json!({"key": "x"})).unwrap_err().code,
+        40110
+    );
+
+    fails(
+        call(
+            &src,
+            "connect",
+            json!({"sink": pass_id, "mediaType": "NOPE"}),
+        ),
+        "Invalid value for 'MediaType'",
+    );
+    assert_eq!(
+        call(&src, "connect", json!({"sink": "ghost"}))
+            .unwrap_err()
+            .code,
+        40101
+    );
+    // mediaType absent: the descriptions do not count (overload rule), so this is connect(sink).
+    call(
+        &src,
+        "connect",
+        json!({"sink": pass_id, "sourceMediaDescription": "other"}),
+    )
+    .unwrap();
+    let sinks = call(&src, "getSinkConnections", json!({"mediaType": "VIDEO"})).unwrap();
+    assert_eq!(sinks[0]["sink"], json!(pass_id));
+    assert_eq!(sinks[0]["type"], "VIDEO");
+    fails(
+        call(&pass, "isMediaFlowingIn", Value::Null),
+        "'operationParams' is required",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call(&pass, "isMediaFlowingIn", json!({"mediaType": "VIDEO"})).unwrap() != json!(true) {
+        assert!(Instant::now() < deadline, "media never flowed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        call(&pass, "isMediaTranscoding", json!({"mediaType": "VIDEO"})).unwrap(),
+        false
+    );
+    assert_eq!(
+        call(&pass, "getEncoderBitrate", Value::Null).unwrap(),
+        300000
+    );
+    call(
+        &pass,
+        "setMaxEncoderBitrate",
+        json!({"maxEncoderBitrate": 500000}),
+    )
+    .unwrap();
+    assert_eq!(
+        call(&pass, "getMaxEncoderBitrate", Value::Null).unwrap(),
+        500000
+    );
+    fails(
+        call(
+            &pass,
+            "setEncoderBitrate",
+            json!({"encoderBitrate": "lots"}),
+        ),
+        "'encoderBitrate' parameter should be a integer",
+    );
+    let stats = call(&pass, "getStats", Value::Null).unwrap();
+    assert_eq!(
+        stats.as_object().unwrap().values().next().unwrap()["type"],
+        "element"
+    );
+    assert_eq!(
+        call(&pass, "setVideoFormat", json!({"caps": {}}))
+            .unwrap_err()
+            .code,
+        40006
+    );
+    assert!(
+        pass.invoke_inherited("frobnicate", &Value::Null, &resolve)
+            .is_none()
+    );
+    call(&src, "disconnect", json!({"sink": pass_id})).unwrap();
+    assert_eq!(
+        call(&src, "getSinkConnections", Value::Null).unwrap(),
+        json!([])
+    );
+
+    let pcall = |op: &str, params: Value| p.invoke_inherited(op, &params).expect(op);
+    assert_eq!(pcall("getLatencyStats", Value::Null).unwrap(), false);
+    pcall("setLatencyStats", json!({"latencyStats": true})).unwrap();
+    assert_eq!(pcall("getLatencyStats", Value::Null).unwrap(), true);
+    assert_eq!(
+        pcall("getChildren", Value::Null)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        pcall("getMediaPipeline", Value::Null).unwrap(),
+        json!(p.object().id())
+    );
+    assert_eq!(pcall("getParent", Value::Null).unwrap(), Value::Null);
+    assert!(
+        pcall("getGstreamerDot", json!({"details": "SHOW_STATES"}))
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .starts_with("digraph")
+    );
+    src.release();
+    pass.release();
+    p.release();
+}

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use kurento_core_runtime::gst::glib::translate::FromGlibPtrNone;
 use kurento_core_runtime::gst::prelude::*;
 use kurento_core_runtime::{
-    Branch, CoreError, ElementSpec, MediaElement, MediaObject, MediaPipeline, MediaType, gst,
-    pass_through,
+    Branch, CoreError, ElementSpec, MediaElement, MediaObject, MediaPipeline, gst,
+    invoke_media_object, pass_through,
 };
 use kurento_module_abi::serde_json::{self, Map, Value, json};
 use kurento_module_abi::{
@@ -194,66 +194,38 @@ unsafe extern "C" fn create(
     })
 }
 
-fn media_type(params: &Value) -> Result<Option<MediaType>, Value> {
-    match params.get("mediaType") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => MediaType::parse(s).map(Some).map_err(err),
-        Some(_) => Err(marshall("mediaType", "a string")),
-    }
-}
-
+/// The fixture's own operations, then the core ones of `kurento-core-runtime`.
 fn dispatch(h: &Handle, op: &str, params: &Value) -> Result<Value, Value> {
-    let o = h.obj.object();
-    Ok(match (op, &h.obj) {
-        ("echo", _) => json!(str_param(params, "text")?),
-        ("getName", _) => json!(o.name()),
-        ("setName", _) => {
-            o.set_name(str_param(params, "name")?);
-            Value::Null
-        }
-        ("getId", _) => json!(o.id()),
-        ("getParent", _) => json!(o.parent_id()),
-        ("getCreationTime", _) => json!(o.creation_time()),
-        ("addTag", _) => {
-            o.add_tag(str_param(params, "key")?, str_param(params, "value")?);
-            Value::Null
-        }
-        ("getTag", _) => json!(o.get_tag(str_param(params, "key")?).map_err(err)?),
-        ("getChildren", Obj::Pipeline(p)) => json!(p.children()),
-        ("getChildren", Obj::Element(e, _)) => json!(e.children()),
-        ("getGstreamerDot", Obj::Pipeline(p)) => json!(p.gstreamer_dot(None).map_err(err)?),
-        ("connect" | "disconnect", Obj::Element(e, _)) => {
-            let sink = resolve_element(h.host, str_param(params, "sink")?)?;
-            let m = media_type(params)?;
-            if op == "connect" {
-                e.connect(&sink, m, "default", "default").map_err(err)?;
-            } else {
-                e.disconnect(&sink, m, "default", "default").map_err(err)?;
-            }
-            Value::Null
-        }
-        ("isMediaFlowingIn", Obj::Element(e, _)) => {
-            let m = media_type(params)?.ok_or_else(|| marshall("mediaType", "a string"))?;
-            json!(e.is_media_flowing_in(m, "default"))
-        }
-        ("getSourceConnections", Obj::Element(e, _)) => {
-            json!(
-                e.source_connections(None, None)
-                    .iter()
-                    .map(|c| c.to_json())
-                    .collect::<Vec<_>>()
-            )
-        }
+    match (op, &h.obj) {
+        ("echo", _) => return Ok(json!(str_param(params, "text")?)),
         ("explode", Obj::Crasher(_)) => panic!("kaboom"),
-        _ => {
+        _ => {}
+    }
+    let resolve = |id: &str| {
+        resolve_element(h.host, id).map_err(|e| {
+            CoreError::new(
+                e["error"]["code"].as_i64().unwrap_or(40101),
+                "MEDIA_OBJECT_NOT_FOUND",
+                e["error"]["message"].as_str().unwrap_or_default(),
+            )
+        })
+    };
+    let inherited = match &h.obj {
+        Obj::Pipeline(p) => p.invoke_inherited(op, params),
+        Obj::Element(e, _) => e.invoke_inherited(op, params, &resolve),
+        Obj::Crasher(o) => invoke_media_object(o, Vec::new, op, params),
+    };
+    match inherited {
+        Some(r) => r.map_err(err),
+        None => {
             let n = params.as_object().map_or(0, Map::len);
-            return Err(error_reply(
+            Err(error_reply(
                 40008,
                 "MALFORMED_TRANSACTION",
                 &format!("Method '{op}' with {n} parameters not found"),
-            ));
+            ))
         }
-    })
+    }
 }
 
 unsafe extern "C" fn invoke(
