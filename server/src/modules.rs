@@ -129,58 +129,14 @@ impl Catalog {
     /// Builds the catalog from loaded modules; factories of classes that clash with an earlier
     /// module's classes were already refused at load time.
     pub fn new(modules: Vec<Arc<Module>>) -> Self {
-        let mut raw: HashMap<String, RawClass> = HashMap::new();
-        for m in &modules {
-            let descriptor: Value = serde_json::from_str(&m.descriptor_text).unwrap_or(Value::Null);
-            for c in raw_classes(&m.name, &descriptor) {
-                raw.entry(type_key(&c.module, &c.name)).or_insert(c);
-            }
-        }
-        let resolve = |from_module: &str, reference: &str| -> Option<String> {
-            let reference = reference.trim_end_matches("[]").trim_end_matches("<>");
-            if raw.contains_key(reference) {
-                Some(reference.to_string())
-            } else {
-                let k = format!("{from_module}.{reference}");
-                raw.contains_key(&k).then_some(k)
-            }
-        };
-        let mut classes = HashMap::new();
-        for (key, c) in &raw {
-            let mut hierarchy = Vec::new();
-            let mut events: HashSet<String> = c.events.iter().cloned().collect();
-            let mut seen = HashSet::from([key.clone()]);
-            let mut cur = c;
-            while let Some(parent) = cur.extends.as_deref().and_then(|e| resolve(&cur.module, e)) {
-                if !seen.insert(parent.clone()) {
-                    break; // a cycle in broken descriptors must not hang the server
-                }
-                let p = &raw[&parent];
-                hierarchy.push(format!("{}.{}", runtime_prefix(&p.module), p.name));
-                events.extend(p.events.iter().cloned());
-                cur = p;
-            }
-            let object_params = c
-                .ctor
-                .iter()
-                .flatten()
-                .filter(|(_, t)| resolve(&c.module, t).is_some() && !t.ends_with("[]"))
-                .map(|(n, _)| n.clone())
-                .collect();
-            classes.insert(
-                key.clone(),
-                Arc::new(ClassInfo {
-                    name: c.name.clone(),
-                    module: c.module.clone(),
-                    qualified: format!("{}.{}", runtime_prefix(&c.module), c.name),
-                    is_abstract: c.is_abstract,
-                    has_constructor: c.ctor.is_some(),
-                    object_params,
-                    hierarchy,
-                    events,
-                }),
-            );
-        }
+        let descriptors: Vec<(String, Value)> = modules
+            .iter()
+            .map(|m| {
+                let d = serde_json::from_str(&m.descriptor_text).unwrap_or(Value::Null);
+                (m.name.clone(), d)
+            })
+            .collect();
+        let classes = resolve_classes(&descriptors);
         let mut factories = BTreeMap::new();
         for (idx, m) in modules.iter().enumerate() {
             for f in &m.factories {
@@ -200,6 +156,63 @@ impl Catalog {
     pub fn module_by_name(&self, name: &str) -> Option<&Arc<Module>> {
         self.modules.iter().find(|m| m.name == name)
     }
+}
+
+/// Resolves the remote classes of `(module name, descriptor)` pairs across all of them: class
+/// references as in kmd-format.md §6.3, hierarchy nearest first, events of all ancestors.
+fn resolve_classes(descriptors: &[(String, Value)]) -> HashMap<String, Arc<ClassInfo>> {
+    let mut raw: HashMap<String, RawClass> = HashMap::new();
+    for (name, descriptor) in descriptors {
+        for c in raw_classes(name, descriptor) {
+            raw.entry(type_key(&c.module, &c.name)).or_insert(c);
+        }
+    }
+    let resolve = |from_module: &str, reference: &str| -> Option<String> {
+        let reference = reference.trim_end_matches("[]").trim_end_matches("<>");
+        if raw.contains_key(reference) {
+            Some(reference.to_string())
+        } else {
+            let k = format!("{from_module}.{reference}");
+            raw.contains_key(&k).then_some(k)
+        }
+    };
+    let mut classes = HashMap::new();
+    for (key, c) in &raw {
+        let mut hierarchy = Vec::new();
+        let mut events: HashSet<String> = c.events.iter().cloned().collect();
+        let mut seen = HashSet::from([key.clone()]);
+        let mut cur = c;
+        while let Some(parent) = cur.extends.as_deref().and_then(|e| resolve(&cur.module, e)) {
+            if !seen.insert(parent.clone()) {
+                break; // a cycle in broken descriptors must not hang the server
+            }
+            let p = &raw[&parent];
+            hierarchy.push(format!("{}.{}", runtime_prefix(&p.module), p.name));
+            events.extend(p.events.iter().cloned());
+            cur = p;
+        }
+        let object_params = c
+            .ctor
+            .iter()
+            .flatten()
+            .filter(|(_, t)| resolve(&c.module, t).is_some() && !t.ends_with("[]"))
+            .map(|(n, _)| n.clone())
+            .collect();
+        classes.insert(
+            key.clone(),
+            Arc::new(ClassInfo {
+                name: c.name.clone(),
+                module: c.module.clone(),
+                qualified: format!("{}.{}", runtime_prefix(&c.module), c.name),
+                is_abstract: c.is_abstract,
+                has_constructor: c.ctor.is_some(),
+                object_params,
+                hierarchy,
+                events,
+            }),
+        );
+    }
+    classes
 }
 
 /// Takes ownership of a string a module returned and frees it with the module's allocator.
@@ -434,4 +447,58 @@ pub fn split_path_list(s: &str) -> Vec<PathBuf> {
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hierarchy_and_events_resolve_across_modules() {
+        let core = json!({"name": "core", "remoteClasses": [
+            {"name": "MediaObject", "abstract": true, "events": ["Error"]},
+            {"name": "MediaPipeline", "extends": "MediaObject", "constructor": {"params": []}},
+            {"name": "MediaElement", "extends": "MediaObject", "abstract": true,
+             "events": ["ElementConnected", "MediaFlowInStateChanged"]},
+            {"name": "Filter", "extends": "MediaElement", "abstract": true},
+            {"name": "Hub", "extends": "MediaObject", "abstract": true},
+            {"name": "HubPort", "extends": "MediaElement",
+             "constructor": {"params": [{"name": "hub", "type": "Hub"}]}}]});
+        let chroma = json!({"name": "chroma", "remoteClasses": [
+            {"name": "ChromaFilter", "extends": "Filter",
+             "constructor": {"params": [{"name": "mediaPipeline", "type": "MediaPipeline"},
+                {"name": "window", "type": "WindowParam"}, {"name": "backgroundImage", "type": "String"}]}}],
+            "events": []});
+        let classes = resolve_classes(&[("core".into(), core), ("chroma".into(), chroma)]);
+        let c = &classes["chroma.ChromaFilter"];
+        assert_eq!(c.qualified, "chroma.ChromaFilter");
+        assert_eq!(
+            c.hierarchy,
+            [
+                "kurento.Filter",
+                "kurento.MediaElement",
+                "kurento.MediaObject"
+            ]
+        );
+        assert!(c.events.contains("Error") && c.events.contains("MediaFlowInStateChanged"));
+        assert_eq!(
+            c.object_params,
+            ["mediaPipeline"],
+            "complex types and strings are not parents"
+        );
+        let port = &classes["HubPort"];
+        assert_eq!(port.qualified, "kurento.HubPort");
+        assert_eq!(port.object_params, ["hub"]);
+        assert_eq!(classes["MediaPipeline"].hierarchy, ["kurento.MediaObject"]);
+        assert!(classes["Filter"].is_abstract);
+    }
+
+    #[test]
+    fn search_path_lists_split_on_colons() {
+        assert_eq!(
+            split_path_list("/a::/b:"),
+            [PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+    }
 }
