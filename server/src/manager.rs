@@ -68,56 +68,53 @@ pub(crate) fn event_tags(core: &Core) -> Value {
     }
 }
 
-fn param<'a>(params: &'a Value, name: &str) -> Option<&'a Value> {
-    params.get(name).filter(|v| !v.is_null())
+/// Reads a required parameter with `convert`, failing with Kurento's 40001 messages.
+fn param<T>(
+    params: &Value,
+    name: &str,
+    kind: &str,
+    convert: impl FnOnce(&Value) -> Option<T>,
+) -> Result<T, RpcError> {
+    if params.is_null() {
+        return Err(RpcError::kurento(
+            MARSHALL_ERROR,
+            "'operationParams' is required",
+        ));
+    }
+    params
+        .get(name)
+        .filter(|v| !v.is_null())
+        .and_then(convert)
+        .ok_or_else(|| {
+            RpcError::kurento(
+                MARSHALL_ERROR,
+                format!("'{name}' parameter should be a {kind}"),
+            )
+        })
 }
 
 fn str_param(params: &Value, name: &str) -> Result<String, RpcError> {
-    match param(params, name) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        Some(Value::Bool(b)) => Ok(b.to_string()),
-        _ if params.is_null() => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            "'operationParams' is required",
-        )),
-        _ => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            format!("'{name}' parameter should be a string"),
-        )),
-    }
+    param(params, name, "string", |v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(v.to_string()),
+        _ => None,
+    })
 }
 
 fn bool_param(params: &Value, name: &str) -> Result<bool, RpcError> {
-    match param(params, name) {
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-        _ if params.is_null() => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            "'operationParams' is required",
-        )),
-        _ => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            format!("'{name}' parameter should be a boolean"),
-        )),
-    }
+    param(params, name, "boolean", |v| match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    })
 }
 
 fn int_param(params: &Value, name: &str) -> Result<i64, RpcError> {
-    match param(params, name) {
-        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-        Some(Value::String(s)) if s.trim().parse::<i32>().is_ok() => {
-            Ok(s.trim().parse().unwrap_or_default())
-        }
-        _ if params.is_null() => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            "'operationParams' is required",
-        )),
-        _ => Err(RpcError::kurento(
-            MARSHALL_ERROR,
-            format!("'{name}' parameter should be a integer"),
-        )),
-    }
+    param(params, name, "integer", |v| match v {
+        Value::Number(n) => n.as_i64().filter(|i| i32::try_from(*i).is_ok()),
+        Value::String(s) => s.trim().parse::<i32>().ok().map(i64::from),
+        _ => None,
+    })
 }
 
 pub(crate) fn invoke(core: &Core, operation: &str, params: &Value) -> Result<Value, RpcError> {
