@@ -726,3 +726,26 @@ fn sigterm_releases_everything_and_exits_cleanly() {
     let log: Vec<String> = kms.log.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("Stopping")), "{log:?}");
 }
+
+#[test]
+fn gstreamer_errors_reach_error_subscribers() {
+    let kms = start_default();
+    let mut c = Client::connect(&kms);
+    let p = pipeline(&mut c);
+    let src = c.create("Source", json!({"mediaPipeline": p}));
+    c.call("subscribe", json!({"object": src, "type": "Error"}));
+    c.invoke(&src, "postError", json!({}));
+    let ev = c.event(|e| e["type"] == "Error");
+    assert_eq!(ev["object"], src.as_str());
+    let d = &ev["data"];
+    assert_eq!(d["type"], "RESOURCE_ERROR_OPEN");
+    assert_eq!(d["errorCode"], 5);
+    assert_eq!(d["source"], src.as_str());
+    let description = d["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Error code 5: cannot open the test resource, source: ")
+            && description.contains(&format!("element: {src}"))
+            && description.ends_with(", debug info: fixture"),
+        "{description}"
+    );
+}

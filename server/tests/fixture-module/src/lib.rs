@@ -29,7 +29,8 @@ const DESCRIPTOR: &str = r#"{"name":"fixture","version":"1.2.3","kurentoVersion"
   "methods":[{"name":"connect","params":[{"name":"sink","type":"Element"},{"name":"mediaType","type":"String","optional":true}]},
    {"name":"disconnect","params":[{"name":"sink","type":"Element"}]},
    {"name":"isMediaFlowingIn","params":[{"name":"mediaType","type":"String"}],"return":{"type":"boolean"}},
-   {"name":"getSourceConnections","params":[],"return":{"type":"String[]"}}],
+   {"name":"getSourceConnections","params":[],"return":{"type":"String[]"}},
+   {"name":"postError","params":[]}],
   "events":["ElementConnected","ElementDisconnected","MediaFlowInStateChanged","MediaFlowOutStateChanged"]},
  {"name":"Source","extends":"Element","constructor":{"params":[{"name":"mediaPipeline","type":"Pipeline"}]}},
  {"name":"Pass","extends":"Element","constructor":{"params":[{"name":"mediaPipeline","type":"Pipeline"}]}},
@@ -199,6 +200,25 @@ fn dispatch(h: &Handle, op: &str, params: &Value) -> Result<Value, Value> {
     match (op, &h.obj) {
         ("echo", _) => return Ok(json!(str_param(params, "text")?)),
         ("explode", Obj::Crasher(_)) => panic!("kaboom"),
+        ("postError", Obj::Element(e, _)) => {
+            // As if an element inside the bin failed to open its resource.
+            let child = e
+                .bin()
+                .children()
+                .into_iter()
+                .next()
+                .ok_or_else(|| marshall("bin", "non-empty"))?;
+            let _ = child.post_message(
+                gst::message::Error::builder(
+                    gst::ResourceError::OpenRead,
+                    "cannot open the test resource",
+                )
+                .src(&child)
+                .debug("fixture")
+                .build(),
+            );
+            return Ok(Value::Null);
+        }
         _ => {}
     }
     let resolve = |id: &str| {
