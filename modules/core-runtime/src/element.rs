@@ -378,11 +378,6 @@ impl MediaElement {
         for (media, target) in &inputs {
             this.flow_in[media].attach(target);
         }
-        for (media, tee) in &this.tees {
-            if let Some(p) = tee.static_pad("sink") {
-                this.flow_out[media].attach(&p);
-            }
-        }
         if let Some(bus) = pipeline.bus() {
             let weak = Arc::downgrade(&this);
             let h = bus.connect_sync_message(None, move |_, msg| {
@@ -500,6 +495,8 @@ impl MediaElement {
             let tee_pad = tee
                 .request_pad_simple("src_%u")
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
+            // Media flows *out* only towards connected sinks.
+            self.flow_out[&m].attach(&tee_pad);
             let n = self.pad_counter.fetch_add(1, Ordering::Relaxed);
             let ghost = gst::GhostPad::builder_with_target(&tee_pad)
                 .map_err(|_| CoreError::connect("cannot ghost output pad"))?

@@ -145,6 +145,11 @@ fn connect_flow_and_disconnect_through_a_pass_through() {
         MediaElement::new(object(&events, &pass_id), p.gst_pipeline(), pass_through()).unwrap();
     let (out, frames) = sink(&events, &p, "out_fixture.Sink");
 
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !src.is_media_flowing_out(MediaType::Video, "default"),
+        "nothing flows out of an unconnected source"
+    );
     src.connect(pass.bin().upcast_ref(), None, "default", "default")
         .unwrap();
     pass.connect(
