@@ -12,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kurento_module_abi::{HostApi, ObjectRef};
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::error::TrySendError;
 
 use crate::config::Config;
 use crate::error::*;
@@ -84,7 +85,9 @@ pub(crate) struct Session {
 }
 
 struct Conn {
-    tx: UnboundedSender<String>,
+    tx: Sender<String>,
+    /// Events are being dropped because the client stopped reading (logged once per burst).
+    dropping: bool,
     session: Option<String>,
 }
 
@@ -289,12 +292,18 @@ impl Server {
         &self.0.catalog
     }
 
-    /// Registers a connection; events of its associated session go to `tx`.
-    pub fn open_connection(&self, tx: UnboundedSender<String>) -> ConnId {
+    /// Registers a connection; events of its associated session go to `tx`. When `tx` is full
+    /// (the client stopped reading) events for it are dropped: an event never waits on a client.
+    pub fn open_connection(&self, tx: Sender<String>) -> ConnId {
         let id = self.0.next_conn.fetch_add(1, Ordering::Relaxed);
-        lock(&self.0.state)
-            .conns
-            .insert(id, Conn { tx, session: None });
+        lock(&self.0.state).conns.insert(
+            id,
+            Conn {
+                tx,
+                session: None,
+                dropping: false,
+            },
+        );
         id
     }
 
@@ -978,18 +987,29 @@ impl Core {
     /// Delivers an event to every session listening on (object, event), once per session.
     fn deliver(&self, object: &str, event_type: &str, data: &Value) {
         let msg = event_message(object, event_type, data);
-        let st = self.state();
-        let Some(sessions) = st
-            .listeners
-            .get(&(object.to_string(), event_type.to_string()))
-        else {
+        let mut st = self.state();
+        let State {
+            listeners,
+            sessions,
+            conns,
+            ..
+        } = &mut *st;
+        let Some(targets) = listeners.get(&(object.to_string(), event_type.to_string())) else {
             return;
         };
-        for sid in sessions {
-            let conn = st.sessions.get(sid).and_then(|s| s.conn);
-            if let Some(c) = conn.and_then(|c| st.conns.get(&c)) {
-                // Unbounded: an event never waits on a client (DESIGN rule 6).
-                let _ = c.tx.send(msg.clone());
+        for sid in targets {
+            let conn = sessions.get(sid).and_then(|s| s.conn);
+            let Some((cid, c)) = conn.and_then(|c| conns.get_mut(&c).map(|x| (c, x))) else {
+                continue;
+            };
+            // Never waits on a client (DESIGN rule 6): a full queue drops the event.
+            match c.tx.try_send(msg.clone()) {
+                Ok(()) => c.dropping = false,
+                Err(TrySendError::Full(_)) if !c.dropping => {
+                    c.dropping = true;
+                    tracing::warn!("connection {cid} does not read: dropping its events");
+                }
+                Err(_) => {}
             }
         }
     }
@@ -1061,7 +1081,7 @@ fn replace_newrefs(v: &mut Value, responses: &[Value]) -> Result<(), RpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+    use tokio::sync::mpsc::{Receiver, channel};
 
     fn server() -> Server {
         let config = Config {
@@ -1071,8 +1091,8 @@ mod tests {
         Server::new(config, Catalog::default())
     }
 
-    fn conn(s: &Server) -> (ConnId, UnboundedReceiver<String>) {
-        let (tx, rx) = unbounded_channel();
+    fn conn(s: &Server) -> (ConnId, Receiver<String>) {
+        let (tx, rx) = channel(8);
         (s.open_connection(tx), rx)
     }
 
@@ -1137,6 +1157,35 @@ mod tests {
             json!({"object": MANAGER_ID, "type": "Nope"}),
         );
         assert_eq!(e["error"]["code"], 40106);
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_loses_events_not_the_server() {
+        let s = server();
+        let (c, mut rx) = conn(&s);
+        call(
+            &s,
+            c,
+            0,
+            "subscribe",
+            json!({"object": MANAGER_ID, "type": "ObjectCreated"}),
+        );
+        for i in 0..20 {
+            s.0.emit_manager_event("ObjectCreated", json!({"object": i}));
+        }
+        let mut got = 0;
+        while rx.try_recv().is_ok() {
+            got += 1;
+        }
+        assert_eq!(
+            got, 8,
+            "the queue holds 8; the rest were dropped without blocking"
+        );
+        s.0.emit_manager_event("ObjectCreated", json!({"object": "after"}));
+        assert!(
+            rx.try_recv().is_ok(),
+            "delivery resumes once the client reads"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::mpsc::channel;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,6 +18,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::server::Server;
+
+/// Messages (answers and events) queued for one connection.
+const OUTGOING_QUEUE: usize = 4096;
 
 /// Frames above the configured limit still get an error reply (the connection survives); only
 /// frames far above it are refused by the WebSocket layer itself, which closes the connection.
@@ -80,7 +83,7 @@ where
         return;
     }
     let (mut sink, mut source) = ws.split();
-    let (tx, mut rx) = unbounded_channel::<String>();
+    let (tx, mut rx) = channel::<String>(OUTGOING_QUEUE);
     let conn = server.open_connection(tx.clone());
     tracing::debug!("connection {conn} from {peer}");
     let writer = tokio::spawn(async move {
@@ -106,8 +109,12 @@ where
         // reactor while still answering this connection's requests in arrival order.
         let server = server.clone();
         let replies = tokio::task::block_in_place(move || server.handle_frame(conn, &payload));
+        // Answers wait for room (a client that does not read slows its own requests down);
+        // events never wait and are dropped instead.
         for r in replies {
-            let _ = tx.send(r);
+            if tx.send(r).await.is_err() {
+                break;
+            }
         }
     }
     server.close_connection(conn);
