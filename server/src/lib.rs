@@ -3,6 +3,7 @@
 //! libraries loaded through `kurento-module-abi`. See `server/README.md`.
 
 pub mod config;
+mod elf;
 pub mod error;
 pub mod logfile;
 pub mod manager;

@@ -306,6 +306,12 @@ unsafe fn static_str(p: *const c_char) -> String {
 }
 
 fn load_one(path: &Path, registered: &HashSet<String>) -> Result<Module, Skip> {
+    // Libraries that do not export the entry point are never opened (no initialiser of an
+    // unrelated library runs in the server); files that are not ELF64 are left to dlopen.
+    let entry_name = std::str::from_utf8(&ENTRY_POINT[..ENTRY_POINT.len() - 1]).unwrap_or_default();
+    if crate::elf::defines_dynamic_symbol(path, entry_name) == Some(false) {
+        return Err(Skip::NotAModule);
+    }
     let lib = unsafe { libloading::Library::new(path) }
         .map_err(|e| Skip::Failed(format!("cannot open: {e}")))?;
     let entry: EntryPoint = match unsafe { lib.get::<EntryPoint>(ENTRY_POINT) } {
