@@ -258,6 +258,9 @@ impl BaseTransformImpl for PlateDetector {
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         let worker = self.state.lock().unwrap().worker.take();
+        if let Some(w) = &worker {
+            gst::info!(CAT, imp = self, "{} candidates were replaced by newer ones before OCR", w.replaced());
+        }
         drop(worker);
         Ok(())
     }
