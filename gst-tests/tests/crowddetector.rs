@@ -114,7 +114,7 @@ fn run(rois: &[Roi], processing_width: i32) -> Run {
     pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
         if let gst::MessageView::Element(e) = msg.view()
             && let Some(s) = e.structure()
-            && msg.src().map(|s| s.clone()) == cd_weak.upgrade().map(|e| e.upcast())
+            && msg.src().cloned() == cd_weak.upgrade().map(|e| e.upcast())
         {
             // The probe counted the frame being analysed; index it from 0.
             let index = frame.load(Ordering::SeqCst).saturating_sub(1);
@@ -365,7 +365,7 @@ fn regions_can_be_replaced_while_playing() {
         .unwrap()
         .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
             let n = count.fetch_add(1, Ordering::SeqCst);
-            if n % 30 == 0 {
+            if n.is_multiple_of(30) {
                 let id = format!("set{}", n / 30);
                 cd2.set_property(
                     "rois",

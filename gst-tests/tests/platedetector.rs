@@ -85,7 +85,10 @@ fn run(description: &str) -> Run {
 
 /// Spaces and separators may be dropped, characters not.
 fn normalised(plate: &str) -> String {
-    plate.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+    plate
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 #[test]

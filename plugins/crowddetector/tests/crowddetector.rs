@@ -110,7 +110,12 @@ fn bad_regions_are_dropped_or_clamped_with_a_warning() {
         .field(
             "lonely",
             gst::Structure::builder("lonely")
-                .field("config", gst::Structure::builder("config").field("id", "lonely").build())
+                .field(
+                    "config",
+                    gst::Structure::builder("config")
+                        .field("id", "lonely")
+                        .build(),
+                )
                 .build(),
         )
         .build();
@@ -139,7 +144,10 @@ fn regions_set_again_odd_sizes_and_caps_changes() {
     for _ in 0..3 {
         e.set_property(
             "rois",
-            build_rois(&[square("r1", 0.1, 0.1, 0.9, 0.9), square("r2", 0.0, 0.0, 0.5, 1.0)]),
+            build_rois(&[
+                square("r1", 0.1, 0.1, 0.9, 0.9),
+                square("r2", 0.0, 0.0, 0.5, 1.0),
+            ]),
         );
         for t in 0..5 {
             h.push(frame(321, 241, t)).unwrap();
@@ -162,10 +170,9 @@ fn regions_set_again_odd_sizes_and_caps_changes() {
 fn outlines_are_drawn_and_motion_is_tinted() {
     init();
     let mut h = harness(160, 120);
-    h.element().unwrap().set_property(
-        "rois",
-        build_rois(&[square("r1", 0.25, 0.25, 0.75, 0.75)]),
-    );
+    h.element()
+        .unwrap()
+        .set_property("rois", build_rois(&[square("r1", 0.25, 0.25, 0.75, 0.75)]));
     let mut last = None;
     for t in 0..10 {
         h.push(frame(160, 120, t)).unwrap();

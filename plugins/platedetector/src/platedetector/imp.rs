@@ -208,10 +208,20 @@ impl ElementImpl for PlateDetector {
                 .format(gst_video::VideoFormat::Bgr)
                 .build();
             vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps)
-                    .unwrap(),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
-                    .unwrap(),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .unwrap(),
             ]
         });
         PAD_TEMPLATES.as_ref()
@@ -242,8 +252,9 @@ impl BaseTransformImpl for PlateDetector {
                         if let Some(pts) = first_pts {
                             s = s.field("first-read-pts", pts.nseconds());
                         }
-                        let _ = obj
-                            .post_message(gst::message::Element::builder(s.build()).src(&obj).build());
+                        let _ = obj.post_message(
+                            gst::message::Element::builder(s.build()).src(&obj).build(),
+                        );
                     }
                 }
             },
@@ -259,7 +270,12 @@ impl BaseTransformImpl for PlateDetector {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         let worker = self.state.lock().unwrap().worker.take();
         if let Some(w) = &worker {
-            gst::info!(CAT, imp = self, "{} candidates were replaced by newer ones before OCR", w.replaced());
+            gst::info!(
+                CAT,
+                imp = self,
+                "{} candidates were replaced by newer ones before OCR",
+                w.replaced()
+            );
         }
         drop(worker);
         Ok(())
@@ -290,13 +306,34 @@ impl VideoFilterImpl for PlateDetector {
         };
         // SAFETY: the header borrows the mapped frame for this call only.
         let result = unsafe {
-            Mat::new_rows_cols_with_data_unsafe(h, w, core::CV_8UC3, data.as_mut_ptr() as *mut c_void, stride)
+            Mat::new_rows_cols_with_data_unsafe(
+                h,
+                w,
+                core::CV_8UC3,
+                data.as_mut_ptr() as *mut c_void,
+                stride,
+            )
         }
         .and_then(|mut mat| {
-            let readings = locator.locate(&mat, pwp)?;
+            // Kurento looked at one pre-processing variant per frame; trying the next ones
+            // when it finds nothing gives the OCR a candidate on most frames (a few ms more).
+            let mut readings = Vec::new();
+            for _ in 0..3 {
+                readings = locator.locate(&mat, pwp)?;
+                if !readings.is_empty() {
+                    break;
+                }
+            }
             if show {
                 for r in &readings {
-                    imgproc::rectangle(&mut mat, r.plate, Scalar::new(0.0, 255.0, 0.0, 0.0), 2, imgproc::LINE_8, 0)?;
+                    imgproc::rectangle(
+                        &mut mat,
+                        r.plate,
+                        Scalar::new(0.0, 255.0, 0.0, 0.0),
+                        2,
+                        imgproc::LINE_8,
+                        0,
+                    )?;
                 }
             }
             Ok(readings)
@@ -305,7 +342,12 @@ impl VideoFilterImpl for PlateDetector {
             Ok(readings) => {
                 // The candidate with most characters is the likeliest plate.
                 if let Some(reading) = readings.into_iter().max_by_key(|r| r.glyphs.len()) {
-                    gst::trace!(CAT, imp = self, "Candidate with {} glyphs", reading.glyphs.len());
+                    gst::trace!(
+                        CAT,
+                        imp = self,
+                        "Candidate with {} glyphs",
+                        reading.glyphs.len()
+                    );
                     worker.submit(Job { reading, pts });
                 }
             }
@@ -315,7 +357,10 @@ impl VideoFilterImpl for PlateDetector {
                     gst::element_imp_warning!(
                         self,
                         gst::StreamError::Failed,
-                        ["Plate search failed on a frame, passing it through: {}", err]
+                        [
+                            "Plate search failed on a frame, passing it through: {}",
+                            err
+                        ]
                     );
                 }
             }

@@ -110,25 +110,105 @@ impl Locator {
         let anchor = anchor_of(kx, 3);
         match self.variant {
             0 => {
-                imgproc::morphology_ex(&self.work, &mut self.tmp, imgproc::MORPH_CLOSE, &kernel, anchor, 1, core::BORDER_CONSTANT, border)?;
-                imgproc::morphology_ex(&self.tmp, &mut self.work, imgproc::MORPH_OPEN, &kernel, anchor, 1, core::BORDER_CONSTANT, border)?;
+                imgproc::morphology_ex(
+                    &self.work,
+                    &mut self.tmp,
+                    imgproc::MORPH_CLOSE,
+                    &kernel,
+                    anchor,
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
+                imgproc::morphology_ex(
+                    &self.tmp,
+                    &mut self.work,
+                    imgproc::MORPH_OPEN,
+                    &kernel,
+                    anchor,
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
             }
             1 => {
                 // Second x-derivative, thin vertical strokes removed, horizontal structure
                 // subtracted, then a small dilation.
-                imgproc::sobel(&self.work, &mut self.tmp, core::CV_8U, 2, 0, 3, 1.0, 0.0, core::BORDER_DEFAULT)?;
+                imgproc::sobel(
+                    &self.work,
+                    &mut self.tmp,
+                    core::CV_8U,
+                    2,
+                    0,
+                    3,
+                    1.0,
+                    0.0,
+                    core::BORDER_DEFAULT,
+                )?;
                 core::bitwise_not(&self.tmp, &mut self.tmp2, &core::no_array())?;
-                imgproc::erode(&self.tmp2, &mut self.tmp, &kernel, anchor, 1, core::BORDER_CONSTANT, border)?;
+                imgproc::erode(
+                    &self.tmp2,
+                    &mut self.tmp,
+                    &kernel,
+                    anchor,
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
                 core::bitwise_not(&self.tmp, &mut self.work, &core::no_array())?;
-                imgproc::sobel(&self.work, &mut self.tmp, core::CV_8U, 0, 2, 3, 1.0, 0.0, core::BORDER_DEFAULT)?;
-                imgproc::dilate(&self.tmp, &mut self.tmp2, &kernel, anchor, 1, core::BORDER_CONSTANT, border)?;
+                imgproc::sobel(
+                    &self.work,
+                    &mut self.tmp,
+                    core::CV_8U,
+                    0,
+                    2,
+                    3,
+                    1.0,
+                    0.0,
+                    core::BORDER_DEFAULT,
+                )?;
+                imgproc::dilate(
+                    &self.tmp,
+                    &mut self.tmp2,
+                    &kernel,
+                    anchor,
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
                 core::subtract(&self.work, &self.tmp2, &mut self.tmp, &core::no_array(), -1)?;
-                imgproc::sobel(&self.tmp, &mut self.tmp2, core::CV_8U, 2, 0, 3, 1.0, 0.0, core::BORDER_DEFAULT)?;
+                imgproc::sobel(
+                    &self.tmp,
+                    &mut self.tmp2,
+                    core::CV_8U,
+                    2,
+                    0,
+                    3,
+                    1.0,
+                    0.0,
+                    core::BORDER_DEFAULT,
+                )?;
                 let k315 = rect_kernel(3, 15)?;
-                imgproc::dilate(&self.tmp2, &mut self.work, &k315, anchor_of(3, 15), 1, core::BORDER_CONSTANT, border)?;
+                imgproc::dilate(
+                    &self.tmp2,
+                    &mut self.work,
+                    &k315,
+                    anchor_of(3, 15),
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
                 core::subtract(&self.tmp, &self.work, &mut self.tmp2, &core::no_array(), -1)?;
                 let k73 = rect_kernel(7, 3)?;
-                imgproc::dilate(&self.tmp2, &mut self.work, &k73, anchor_of(7, 3), 1, core::BORDER_CONSTANT, border)?;
+                imgproc::dilate(
+                    &self.tmp2,
+                    &mut self.work,
+                    &k73,
+                    anchor_of(7, 3),
+                    1,
+                    core::BORDER_CONSTANT,
+                    border,
+                )?;
             }
             _ => {}
         }
@@ -207,7 +287,13 @@ impl Locator {
             core::add(&sum, &t, &mut t2, &core::no_array(), -1)?;
             std::mem::swap(&mut sum, &mut t2);
         }
-        imgproc::threshold(&sum, &mut t, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
+        imgproc::threshold(
+            &sum,
+            &mut t,
+            0.0,
+            255.0,
+            imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
+        )?;
         let mut bin = Mat::default();
         imgproc::median_blur(&t, &mut bin, 3)?;
         // Glyphs as white blobs: their outlines separate characters that Canny's edges of
@@ -229,12 +315,14 @@ impl Locator {
         // Character candidates: glyph-shaped boxes, tallest first.
         let mut boxes = boxes_of(&edges)?;
         boxes.retain(|r| {
-            r.width > 0 && ((r.height as f64 / r.width as f64) - 1.67).abs() < 0.35 && r.area() > 100
+            r.width > 0
+                && ((r.height as f64 / r.width as f64) - 1.67).abs() < 0.35
+                && r.area() > 100
         });
         if boxes.is_empty() {
             return Ok(None);
         }
-        boxes.sort_by(|a, b| b.height.cmp(&a.height));
+        boxes.sort_by_key(|b| std::cmp::Reverse(b.height));
         let n = boxes.len();
         let reference = boxes[if n <= 1 {
             0
@@ -254,7 +342,15 @@ impl Locator {
         let mut bin_r = Mat::default();
         let mut edges_r = Mat::default();
         for (src, dst) in [(&bin, &mut bin_r), (&edges, &mut edges_r)] {
-            imgproc::warp_affine(src, dst, &m, work, imgproc::INTER_LINEAR, core::BORDER_CONSTANT, Scalar::all(0.0))?;
+            imgproc::warp_affine(
+                src,
+                dst,
+                &m,
+                work,
+                imgproc::INTER_LINEAR,
+                core::BORDER_CONSTANT,
+                Scalar::all(0.0),
+            )?;
         }
 
         // Character boxes of the reference's height. Boxes several characters wide hold
@@ -380,7 +476,9 @@ fn split_box(blobs: &Mat, r: Rect, parts: i32) -> opencv::Result<Vec<Rect>> {
         let reach = (step / 4.0) as i32;
         let lo = (centre - reach).max(cuts[cuts.len() - 1] + 1);
         let hi = (centre + reach).min(r.width - 1);
-        let best = (lo..=hi).min_by_key(|&x| counts[x as usize]).unwrap_or(centre);
+        let best = (lo..=hi)
+            .min_by_key(|&x| counts[x as usize])
+            .unwrap_or(centre);
         cuts.push(best);
     }
     cuts.push(r.width);
@@ -404,8 +502,12 @@ fn boxes_of(edges: &Mat) -> opencv::Result<Vec<Rect>> {
         .iter()
         .map(|c| {
             imgproc::bounding_rect(&c).map(|r| {
-                Rect::new(r.x - ERODE, r.y - ERODE, r.width + 2 * ERODE, r.height + 2 * ERODE)
-                    & Rect::new(0, 0, edges.cols(), edges.rows())
+                Rect::new(
+                    r.x - ERODE,
+                    r.y - ERODE,
+                    r.width + 2 * ERODE,
+                    r.height + 2 * ERODE,
+                ) & Rect::new(0, 0, edges.cols(), edges.rows())
             })
         })
         .collect()

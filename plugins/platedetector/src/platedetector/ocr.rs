@@ -34,7 +34,10 @@ pub struct Job {
 /// What the worker reports.
 pub enum Outcome {
     /// One reading done (valid or not), for logging.
-    Read { text: String, pts: Option<gst::ClockTime> },
+    Read {
+        text: String,
+        pts: Option<gst::ClockTime>,
+    },
     /// A stabilised plate to announce, with the timestamp of the first frame read as it.
     Plate {
         plate: String,
@@ -73,17 +76,22 @@ fn line_image(glyphs: &[&Glyph]) -> opencv::Result<Mat> {
         .iter()
         .map(|g| {
             let mut big = Mat::default();
-            imgproc::resize(&g.crop, &mut big, core::Size::default(), 2.0, 2.0, imgproc::INTER_NEAREST)?;
+            imgproc::resize(
+                &g.crop,
+                &mut big,
+                core::Size::default(),
+                2.0,
+                2.0,
+                imgproc::INTER_NEAREST,
+            )?;
             Ok(big)
         })
         .collect::<opencv::Result<Vec<Mat>>>()?;
     let gap = 16;
     let h = scaled.iter().map(|g| g.rows()).max().unwrap_or(1) + 40;
-    let w: i32 = scaled.iter().map(|g| g.cols()).sum::<i32>()
-        + gap * (scaled.len() as i32 - 1).max(0)
-        + 80;
-    let mut canvas =
-        Mat::new_rows_cols_with_default(h, w, core::CV_8UC1, Scalar::all(255.0))?;
+    let w: i32 =
+        scaled.iter().map(|g| g.cols()).sum::<i32>() + gap * (scaled.len() as i32 - 1).max(0) + 80;
+    let mut canvas = Mat::new_rows_cols_with_default(h, w, core::CV_8UC1, Scalar::all(255.0))?;
     let mut x = 40;
     for g in &scaled {
         let r = Rect::new(x, 20, g.cols(), g.rows());
@@ -103,7 +111,8 @@ fn read_line(api: &mut TessBaseApi, glyphs: &[&Glyph], class: Class) -> Option<V
         Class::Letter => LETTERS,
     })
     .ok()?;
-    api.set_variable(c"tessedit_char_whitelist", &whitelist).ok()?;
+    api.set_variable(c"tessedit_char_whitelist", &whitelist)
+        .ok()?;
     let data = image.data_bytes().ok()?;
     api.set_image(data, image.cols(), image.rows(), 1, image.cols())
         .ok()?;
