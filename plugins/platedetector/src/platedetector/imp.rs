@@ -34,10 +34,17 @@
  * * Q-23 (parity): the split-character merge stays unreachable; boxes two or more
  *   characters wide are excluded. Duplicate boxes (both sides of an edge) are dropped
  *   before counting so they do not shift the positions.
- * * Characters are read one group (prefix letters, four digits, letters) per Tesseract call
- *   as a text line, with its whitelist; Debian's LSTM model reads lines far better than
- *   isolated glyphs. A group is accepted when Tesseract returns one character per glyph
- *   with mean confidence above Kurento's 70.
+ * * Segmentation: glyphs are found as blobs of the binarised plate (Kurento used Canny
+ *   edges, which join touching bold characters), and boxes several characters wide are cut
+ *   at their emptiest columns instead of being skipped.
+ * * Reading: instead of two Tesseract calls per character, each group (four digits, the
+ *   trailing letters, and leading letters only for the old format) is read in one call as a
+ *   text line cut from the straightened plate, with that group's whitelist (Kurento's: the
+ *   digits, or the capital letters); Debian's LSTM model reads lines far better than
+ *   isolated glyphs. A group is accepted when Tesseract returns one character
+ *   per glyph with mean confidence above Kurento's 70, else its positions stay `-`.
+ * * When none of the three pre-processing variants finds a plate in a frame, the box of the
+ *   plate found in the last 5 frames is read again, so OCR gets a candidate on more frames.
  *
  * Since: plugins-rs-0.1.0
  */
@@ -324,6 +331,9 @@ impl VideoFilterImpl for PlateDetector {
                     break;
                 }
             }
+            if readings.is_empty() {
+                readings = locator.track(&mat)?;
+            }
             if show {
                 for r in &readings {
                     imgproc::rectangle(
@@ -342,11 +352,12 @@ impl VideoFilterImpl for PlateDetector {
             Ok(readings) => {
                 // The candidate with most characters is the likeliest plate.
                 if let Some(reading) = readings.into_iter().max_by_key(|r| r.glyphs.len()) {
-                    gst::trace!(
+                    gst::debug!(
                         CAT,
                         imp = self,
-                        "Candidate with {} glyphs",
-                        reading.glyphs.len()
+                        "Candidate with {} glyphs at {:?}",
+                        reading.glyphs.len(),
+                        pts
                     );
                     worker.submit(Job { reading, pts });
                 }

@@ -7,6 +7,8 @@ use opencv::prelude::*;
 
 /// Normalised plate height: every candidate is resized so that its grown box is this tall.
 const WORK_HEIGHT: f64 = 120.0;
+/// Frames during which the last plate box is read again when no search finds one.
+const TRACK_FRAMES: u32 = 5;
 /// Erosion steps separating touching glyphs.
 const ERODE: i32 = 2;
 
@@ -17,14 +19,15 @@ pub enum Class {
     Digit,
 }
 
-pub const LETTERS: &str = "ABCDEFGHIJKLMNPQRSTUVWXYZ";
+/// Kurento's letter whitelist (all capitals: old-format provincial codes have vowels).
+pub const LETTERS: &str = "AEIOUBCDFGHJKLMNPQRSTVWXYZ";
 pub const DIGITS: &str = "0123456789";
 
-/// One character to read: a binary crop (black glyph on white), its class and its position
-/// in the 9-character plate string.
+/// One character to read: its box in the reading's binary plate image, its class and its
+/// position in the 9-character plate string.
 #[derive(Debug, Clone)]
 pub struct Glyph {
-    pub crop: Mat,
+    pub rect: Rect,
     pub class: Class,
     pub position: usize,
 }
@@ -33,13 +36,19 @@ pub struct Glyph {
 #[derive(Debug, Clone)]
 pub struct Reading {
     pub glyphs: Vec<Glyph>,
+    /// The straightened, binarised plate (black glyphs on white).
+    pub binary: Mat,
     /// Where the plate was found, in frame pixels.
     pub plate: Rect,
+    /// Its rotation, degrees.
+    pub angle: f32,
 }
 
 /// Per-frame localisation state (the pre-processing variant rotates A → B → C).
 pub struct Locator {
     variant: u32,
+    /// Box, angle and age in frames of the last plate found by a search.
+    last: Option<(Rect, f32, u32)>,
     kernel_x: i32,
     size: Size,
     plate_width_percentage: f32,
@@ -73,6 +82,7 @@ impl Default for Locator {
     fn default() -> Self {
         Locator {
             variant: 0,
+            last: None,
             kernel_x: 0,
             size: Size::default(),
             plate_width_percentage: 0.0,
@@ -222,11 +232,14 @@ impl Locator {
             imgproc::CHAIN_APPROX_SIMPLE,
             Point::new(0, 0),
         )?;
-        let mut readings = Vec::new();
+        let mut readings: Vec<Reading> = Vec::new();
         for contour in contours.iter() {
             if let Some(r) = self.candidate(frame, &contour)? {
                 readings.push(r);
             }
+        }
+        if let Some(best) = readings.iter().max_by_key(|r| r.glyphs.len()) {
+            self.last = Some((best.plate, best.angle, 0));
         }
         Ok(readings)
     }
@@ -259,6 +272,25 @@ impl Locator {
         {
             b = grown;
         }
+        self.segment(frame, b, angle)
+    }
+
+    /// When no variant finds a plate, the box of the last plate found (at most
+    /// `TRACK_FRAMES` frames ago) is segmented again: plates move little from frame to frame
+    /// and every extra reading shortens the time to a confirmed plate.
+    pub fn track(&mut self, frame: &Mat) -> opencv::Result<Vec<Reading>> {
+        let Some((b, angle, age)) = self.last else {
+            return Ok(Vec::new());
+        };
+        if age >= TRACK_FRAMES || frame.size()? != self.size {
+            self.last = None;
+            return Ok(Vec::new());
+        }
+        self.last = Some((b, angle, age + 1));
+        Ok(self.segment(frame, b, angle)?.into_iter().collect())
+    }
+
+    fn segment(&self, frame: &Mat, b: Rect, angle: f32) -> opencv::Result<Option<Reading>> {
         // Every candidate is normalised to the same height (Kurento used the factor of the
         // previous candidate, Q-21).
         let factor = WORK_HEIGHT / b.height as f64;
@@ -445,12 +477,17 @@ impl Locator {
                 continue;
             }
             glyphs.push(Glyph {
-                crop: Mat::roi(&bin_r, g)?.try_clone()?,
+                rect: g,
                 class,
                 position: position as usize,
             });
         }
-        Ok(Some(Reading { glyphs, plate: b }))
+        Ok(Some(Reading {
+            glyphs,
+            binary: bin_r,
+            plate: b,
+            angle,
+        }))
     }
 }
 

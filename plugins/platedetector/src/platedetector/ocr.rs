@@ -10,7 +10,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use opencv::core::{self, Mat, Rect, Scalar};
+use opencv::core::{self, Mat, Scalar};
 use opencv::imgproc;
 use opencv::prelude::*;
 use tesseract_plumbing::TessBaseApi;
@@ -70,42 +70,80 @@ pub fn model_path(dir: &Path, language: &str) -> Result<PathBuf, String> {
     }
 }
 
-fn line_image(glyphs: &[&Glyph]) -> opencv::Result<Mat> {
-    // Glyphs are ~24 px high in the 60 px plate; Tesseract reads best at 30 px or more.
-    let scaled = glyphs
-        .iter()
-        .map(|g| {
-            let mut big = Mat::default();
-            imgproc::resize(
-                &g.crop,
-                &mut big,
-                core::Size::default(),
-                2.0,
-                2.0,
-                imgproc::INTER_NEAREST,
-            )?;
-            Ok(big)
-        })
-        .collect::<opencv::Result<Vec<Mat>>>()?;
-    let gap = 16;
-    let h = scaled.iter().map(|g| g.rows()).max().unwrap_or(1) + 40;
-    let w: i32 =
-        scaled.iter().map(|g| g.cols()).sum::<i32>() + gap * (scaled.len() as i32 - 1).max(0) + 80;
-    let mut canvas = Mat::new_rows_cols_with_default(h, w, core::CV_8UC1, Scalar::all(255.0))?;
-    let mut x = 40;
-    for g in &scaled {
-        let r = Rect::new(x, 20, g.cols(), g.rows());
-        let mut dst = Mat::roi_mut(&mut canvas, r)?;
-        g.copy_to(&mut dst)?;
-        x += g.cols() + gap;
+/// The plate strip spanning a run of glyphs, on a white margin and enlarged: Tesseract
+/// reads it as one line, so a glyph box cut a little off does not cut its character.
+fn line_image(binary: &Mat, glyphs: &[&Glyph]) -> opencv::Result<Mat> {
+    let mut span = glyphs[0].rect;
+    for g in glyphs {
+        span = span | g.rect;
     }
-    Ok(canvas)
+    let mut strip = Mat::roi(binary, span)?.try_clone()?;
+    clear_rules(&mut strip)?;
+    let mut padded = Mat::default();
+    core::copy_make_border(
+        &strip,
+        &mut padded,
+        20,
+        20,
+        30,
+        30,
+        core::BORDER_CONSTANT,
+        Scalar::all(255.0),
+    )?;
+    // Glyphs are ~40 px high in the working image; Tesseract likes them larger.
+    let mut big = Mat::default();
+    imgproc::resize(
+        &padded,
+        &mut big,
+        core::Size::default(),
+        1.5,
+        1.5,
+        imgproc::INTER_LINEAR,
+    )?;
+    Ok(big)
+}
+
+/// Whitens rows, and columns at the ends, that are almost all black: the plate's frame and band
+/// edges that a
+/// glyph box can reach; they would be read as characters or lower Tesseract's confidence.
+fn clear_rules(strip: &mut Mat) -> opencv::Result<()> {
+    let (w, h) = (strip.cols() as usize, strip.rows() as usize);
+    let data = strip.data_bytes_mut()?;
+    let rows: Vec<bool> = (0..h)
+        .map(|y| {
+            data[y * w..(y + 1) * w]
+                .iter()
+                .filter(|&&v| v < 128)
+                .count()
+                * 10
+                > w * 9
+        })
+        .collect();
+    // Only at the ends: inside, a bold vertical stroke is as tall as the strip.
+    let cols: Vec<bool> = (0..w)
+        .map(|x| {
+            (x < 4 || x + 4 >= w) && (0..h).filter(|&y| data[y * w + x] < 128).count() * 10 > h * 9
+        })
+        .collect();
+    for y in 0..h {
+        for x in 0..w {
+            if rows[y] || cols[x] {
+                data[y * w + x] = 255;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a run of glyphs of one class as a single text line; `None` when Tesseract does not
 /// return one confident character per glyph.
-fn read_line(api: &mut TessBaseApi, glyphs: &[&Glyph], class: Class) -> Option<Vec<u8>> {
-    let image = line_image(glyphs).ok()?;
+fn read_line(
+    api: &mut TessBaseApi,
+    binary: &Mat,
+    glyphs: &[&Glyph],
+    class: Class,
+) -> Option<Vec<u8>> {
+    let image = line_image(binary, glyphs).ok()?;
     let whitelist = CString::new(match class {
         Class::Digit => DIGITS,
         Class::Letter => LETTERS,
@@ -116,6 +154,8 @@ fn read_line(api: &mut TessBaseApi, glyphs: &[&Glyph], class: Class) -> Option<V
     let data = image.data_bytes().ok()?;
     api.set_image(data, image.cols(), image.rows(), 1, image.cols())
         .ok()?;
+    // Without a resolution Tesseract guesses one from the image size and may rescale badly.
+    api.set_source_resolution(300);
     api.recognize().ok()?;
     let text = api.get_utf8_text().ok()?;
     let text: Vec<u8> = text
@@ -141,7 +181,14 @@ fn read_plate(api: &mut TessBaseApi, reading: &Reading) -> Plate {
             .position(|g| g.class != class)
             .map_or(glyphs.len(), |n| start + n);
         let run: Vec<&Glyph> = glyphs[start..end].iter().collect();
-        if let Some(text) = read_line(api, &run, class) {
+        // Leading letters only matter for the old format (letters at 1, 6, 7); with three
+        // trailing letters the current format forces positions 0–1 to `-` anyway, so the
+        // Tesseract call is saved.
+        if run.iter().all(|g| g.position < 2) && glyphs.iter().any(|g| g.position == 8) {
+            start = end;
+            continue;
+        }
+        if let Some(text) = read_line(api, &reading.binary, &run, class) {
             for (g, c) in run.iter().zip(text) {
                 plate[g.position] = c;
             }
