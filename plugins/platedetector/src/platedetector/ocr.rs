@@ -75,7 +75,7 @@ pub fn model_path(dir: &Path, language: &str) -> Result<PathBuf, String> {
 fn line_image(binary: &Mat, glyphs: &[&Glyph]) -> opencv::Result<Mat> {
     let mut span = glyphs[0].rect;
     for g in glyphs {
-        span = span | g.rect;
+        span |= g.rect;
     }
     let mut strip = Mat::roi(binary, span)?.try_clone()?;
     clear_rules(&mut strip)?;
