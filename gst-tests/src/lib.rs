@@ -9,3 +9,5 @@ pub fn media(name: &str) -> PathBuf {
         .join("media")
         .join(name)
 }
+
+pub mod indexed;

@@ -2,10 +2,11 @@
 //! crowddetector on the synthetic crowd clip, checked against its ground truth.
 
 use std::collections::HashMap;
+use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
 
 use gst::prelude::*;
+use gst_tests::indexed::{IndexedRun, run_indexed};
 use gstcrowddetector::crowddetector::{Roi, RoiConfig, build_rois};
 
 const CLIP: &str = "crowd_synth_640x480.webm";
@@ -61,84 +62,30 @@ fn rect_roi(id: &str, x0: f64, y0: f64, x1: f64, y1: f64, config: impl Fn(&mut R
     }
 }
 
-/// Messages of the element with the index of the frame during which each was posted.
-struct Run {
-    messages: Vec<(u64, gst::Structure)>,
-    errors: Vec<String>,
-}
-
-impl Run {
-    /// The level reported for `roi` by `name` messages after frame `frame` (0 before any).
-    fn level_at(&self, name: &str, field: &str, roi: &str, frame: u64) -> i32 {
-        let mut level = 0;
-        for (f, s) in &self.messages {
-            if *f <= frame && s.name() == name && s.get::<String>("roi").unwrap() == roi {
-                level = s.get::<i32>(field).unwrap();
-            }
+/// The level reported for `roi` by `name` messages up to frame `frame` (0 before any).
+fn level_at(run: &IndexedRun, name: &str, field: &str, roi: &str, frame: u64) -> i32 {
+    let mut level = 0;
+    for (f, s) in run.named(name) {
+        if *f <= frame && s.get::<String>("roi").unwrap() == roi {
+            level = s.get::<i32>(field).unwrap();
         }
-        level
     }
-
-    fn of(&self, name: &str, roi: &str) -> Vec<(u64, gst::Structure)> {
-        self.messages
-            .iter()
-            .filter(|(_, s)| s.name() == name && s.get::<String>("roi").unwrap() == roi)
-            .cloned()
-            .collect()
-    }
+    level
 }
 
-fn run(rois: &[Roi], processing_width: i32) -> Run {
-    init();
-    let pipeline = gst::parse::launch(&format!(
+fn pipeline() -> String {
+    format!(
         "filesrc location={} ! matroskademux ! vp8dec ! videoconvert ! crowddetector name=cd ! fakesink",
         gst_tests::media(CLIP).display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let cd = pipeline.by_name("cd").unwrap();
-    cd.set_property("rois", build_rois(rois));
-    cd.set_property("processing-width", processing_width);
-    let frame = Arc::new(AtomicU64::new(0));
-    let f = frame.clone();
-    cd.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            f.fetch_add(1, Ordering::SeqCst);
-            gst::PadProbeReturn::Ok
-        });
-    let messages = Arc::new(Mutex::new(Vec::new()));
-    let m = messages.clone();
-    let cd_weak = cd.downgrade();
-    pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
-        if let gst::MessageView::Element(e) = msg.view()
-            && let Some(s) = e.structure()
-            && msg.src().cloned() == cd_weak.upgrade().map(|e| e.upcast())
-        {
-            // The probe counted the frame being analysed; index it from 0.
-            let index = frame.load(Ordering::SeqCst).saturating_sub(1);
-            m.lock().unwrap().push((index, s.to_owned()));
-        }
-        gst::BusSyncReply::Pass
-    });
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    let mut errors = Vec::new();
-    for msg in bus.iter_timed(gst::ClockTime::from_seconds(120)) {
-        match msg.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(e) => {
-                errors.push(e.error().to_string());
-                break;
-            }
-            gst::MessageView::Warning(w) => errors.push(w.error().to_string()),
-            _ => {}
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    let messages = messages.lock().unwrap().clone();
-    Run { messages, errors }
+    )
+}
+
+fn run(rois: &[Roi], processing_width: i32) -> IndexedRun {
+    init();
+    run_indexed(&pipeline(), "cd", |cd| {
+        cd.set_property("rois", build_rois(rois));
+        cd.set_property("processing-width", processing_width);
+    })
 }
 
 /// A 4×4 grid of 160×120 cells over the whole frame.
@@ -198,8 +145,13 @@ fn occupancy_follows_the_number_of_people() {
         for gx in 0..4 {
             for gy in 0..4 {
                 let n = truth[&f].iter().filter(|p| cell_of(p) == (gx, gy)).count();
-                let level =
-                    r.level_at("occupancy-event", "occupancy_level", &cell_id(gx, gy), f) as f64;
+                let level = level_at(
+                    &r,
+                    "occupancy-event",
+                    "occupancy_level",
+                    &cell_id(gx, gy),
+                    f,
+                ) as f64;
                 match n {
                     0 => empty.push(level),
                     1..=2 => some.push(level),
@@ -254,7 +206,7 @@ fn fluidity_tells_standing_from_walking_people() {
                     .filter(|p| cell_of(p) == (gx, gy))
                     .collect();
                 let level =
-                    r.level_at("fluidity-event", "fluidity_level", &cell_id(gx, gy), f) as f64;
+                    level_at(&r, "fluidity-event", "fluidity_level", &cell_id(gx, gy), f) as f64;
                 if inside.iter().any(|p| still[&p.id] >= 10) {
                     standing.push(level);
                 } else if !inside.is_empty() {
@@ -270,8 +222,7 @@ fn fluidity_tells_standing_from_walking_people() {
         standing > walking + 0.5,
         "a standing crowd ({standing:.2}) must rate differently from a walking one ({walking:.2})"
     );
-    let fl = r.of("fluidity-event", "c00");
-    for (_, s) in fl {
+    for (_, s) in r.named("fluidity-event") {
         let p = s.get::<f64>("fluidity_percentage").unwrap();
         assert!((0.0..=100.0).contains(&p) && p.fract() == 0.0);
     }
@@ -339,59 +290,42 @@ fn direction_agrees_with_the_walkers() {
 #[test]
 fn regions_can_be_replaced_while_playing() {
     init();
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={} ! matroskademux ! vp8dec ! videoconvert ! crowddetector name=cd ! fakesink",
-        gst_tests::media(CLIP).display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let cd = pipeline.by_name("cd").unwrap();
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let s2 = seen.clone();
-    pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
-        if let gst::MessageView::Element(e) = msg.view()
-            && let Some(s) = e.structure()
-            && let Ok(roi) = s.get::<String>("roi")
-        {
-            s2.lock().unwrap().push(roi);
-        }
-        gst::BusSyncReply::Pass
+    // Kurento crashed when the regions were set again: here a new set every 30 frames.
+    let r = run_indexed(&pipeline(), "cd", |cd| {
+        let element = cd.clone();
+        let count = AtomicU64::new(0);
+        cd.static_pad("sink")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                if n.is_multiple_of(30) {
+                    let id = format!("set{}", n / 30);
+                    element.set_property(
+                        "rois",
+                        build_rois(&[rect_roi(&id, 0.0, 0.0, 639.0, 479.0, |c| {
+                            c.occupancy_num_frames_to_event = 1;
+                        })]),
+                    );
+                }
+                gst::PadProbeReturn::Ok
+            });
     });
-    // Kurento crashed when the regions were set again.
-    let cd2 = cd.clone();
-    let count = Arc::new(AtomicU64::new(0));
-    cd.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            if n.is_multiple_of(30) {
-                let id = format!("set{}", n / 30);
-                cd2.set_property(
-                    "rois",
-                    build_rois(&[rect_roi(&id, 0.0, 0.0, 639.0, 479.0, |c| {
-                        c.occupancy_num_frames_to_event = 1;
-                    })]),
-                );
-            }
-            gst::PadProbeReturn::Ok
-        });
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    let msg = bus
-        .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .expect("no hang");
-    assert_eq!(msg.type_(), gst::MessageType::Eos);
-    pipeline.set_state(gst::State::Null).unwrap();
-    let seen = seen.lock().unwrap();
-    // Each new set of regions restarts the levels at 0, so each reports afresh.
-    for i in 0..5 {
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.frames, FRAMES);
+    // Each new set restarts the levels at 0, so each reports afresh, under its own id, and
+    // only during its own 30 frames.
+    for i in 0..5u64 {
+        let id = format!("set{i}");
+        let frames: Vec<u64> = r
+            .messages
+            .iter()
+            .filter(|(_, s)| s.get::<String>("roi").unwrap() == id)
+            .map(|(f, _)| *f)
+            .collect();
+        assert!(!frames.is_empty(), "no events for {id}");
         assert!(
-            seen.contains(&format!("set{i}")),
-            "no events for set{i}: {seen:?}"
+            frames.iter().all(|f| (i * 30..(i + 1) * 30).contains(f)),
+            "{id}: {frames:?}"
         );
     }
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 //! platedetector on the synthetic plate clip and still (plate `2843 KLM`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::Once;
 
-use gst::prelude::*;
+use gst_tests::indexed::{IndexedRun, run_indexed};
 
 static INIT: Once = Once::new();
 
@@ -15,72 +14,16 @@ fn init() {
     });
 }
 
-struct Run {
-    /// (index of the frame being processed when posted, plate)
-    plates: Vec<(u64, String)>,
-    frames: u64,
-    errors: Vec<String>,
+/// (index of the frame being processed when posted, plate) of every `plate-detected`.
+fn plates(r: &IndexedRun) -> Vec<(u64, String)> {
+    r.named("plate-detected")
+        .map(|(f, s)| (*f, s.get::<String>("plate").unwrap()))
+        .collect()
 }
 
-fn run(description: &str) -> Run {
+fn run(description: &str) -> IndexedRun {
     init();
-    let pipeline = gst::parse::launch(description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let pd = pipeline.by_name("pd").unwrap();
-    let frame = Arc::new(AtomicU64::new(0));
-    let f = frame.clone();
-    pd.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            f.fetch_add(1, Ordering::SeqCst);
-            gst::PadProbeReturn::Ok
-        });
-    let plates = Arc::new(Mutex::new(Vec::new()));
-    let p = plates.clone();
-    let fr = frame.clone();
-    pipeline.bus().unwrap().set_sync_handler(move |_, msg| {
-        if let gst::MessageView::Element(e) = msg.view()
-            && let Some(s) = e.structure()
-            && s.name() == "plate-detected"
-        {
-            let index = fr.load(Ordering::SeqCst).saturating_sub(1);
-            p.lock()
-                .unwrap()
-                .push((index, s.get::<String>("plate").unwrap()));
-        }
-        gst::BusSyncReply::Pass
-    });
-    let mut errors = Vec::new();
-    if pipeline.set_state(gst::State::Playing).is_ok() {
-        let bus = pipeline.bus().unwrap();
-        for msg in bus.iter_timed(gst::ClockTime::from_seconds(120)) {
-            match msg.view() {
-                gst::MessageView::Eos(_) => break,
-                gst::MessageView::Error(e) => {
-                    errors.push(e.error().to_string());
-                    break;
-                }
-                gst::MessageView::Warning(w) => errors.push(w.error().to_string()),
-                _ => {}
-            }
-        }
-    } else {
-        let bus = pipeline.bus().unwrap();
-        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-            if let gst::MessageView::Error(e) = msg.view() {
-                errors.push(format!("{} ({:?})", e.error(), e.debug()));
-            }
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    let plates = plates.lock().unwrap().clone();
-    Run {
-        plates,
-        frames: frame.load(Ordering::SeqCst),
-        errors,
-    }
+    run_indexed(description, "pd", |_| {})
 }
 
 /// Spaces and separators may be dropped, characters not.
@@ -104,8 +47,9 @@ fn reads_the_plate_in_the_clip_in_time() {
     ));
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.frames, 300);
-    let first = r.plates.first().expect("a plate-detected message");
-    println!("plates: {:?}", r.plates);
+    let plates = plates(&r);
+    let first = plates.first().expect("a plate-detected message");
+    println!("plates: {plates:?}");
     assert_eq!(normalised(&first.1), "2843KLM");
     assert_eq!(first.1.len(), 9, "Kurento's 9-position plate string");
     assert!(
@@ -114,7 +58,7 @@ fn reads_the_plate_in_the_clip_in_time() {
         first.0
     );
     // Never the same plate twice in a row.
-    for w in r.plates.windows(2) {
+    for w in plates.windows(2) {
         assert_ne!(w[0].1, w[1].1);
     }
 }
@@ -126,7 +70,7 @@ fn reads_the_plate_in_the_still() {
         gst_tests::media("plate_still_1280x720.png").display()
     ));
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    let plates: Vec<String> = r.plates.iter().map(|(_, p)| normalised(p)).collect();
+    let plates: Vec<String> = plates(&r).iter().map(|(_, p)| normalised(p)).collect();
     assert_eq!(plates, ["2843KLM"]);
 }
 
@@ -139,12 +83,12 @@ fn nothing_on_frames_without_a_plate() {
     ));
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.frames, 60);
-    assert!(r.plates.is_empty(), "{:?}", r.plates);
+    assert!(plates(&r).is_empty(), "{:?}", plates(&r));
     let r = run(
         "videotestsrc num-buffers=60 pattern=smpte ! video/x-raw,width=640,height=480,framerate=25/1 ! videoconvert ! platedetector name=pd ! fakesink sync=true",
     );
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert!(r.plates.is_empty(), "{:?}", r.plates);
+    assert!(plates(&r).is_empty(), "{:?}", plates(&r));
 }
 
 #[test]

@@ -7,38 +7,13 @@
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstcrowddetector::crowddetector::{Roi, RoiConfig, build_rois};
-use opencv::core::{self, Mat, Point2f, Size, TermCriteria, Vector};
+use gstcrowddetector::crowddetector::{Roi, RoiConfig, build_rois, kurento_flow};
+use opencv::core::Mat;
+use opencv::imgproc;
 use opencv::prelude::*;
-use opencv::{imgproc, video};
 
 const W: i32 = 640;
 const H: i32 = 480;
-
-fn decode() -> Vec<gst::Buffer> {
-    let clip = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../gst-tests/media/crowd_synth_640x480.webm"
-    );
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={clip} ! matroskademux ! vp8dec ! videoconvert ! video/x-raw,format=BGR ! appsink name=s sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("s")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut frames = Vec::new();
-    while let Ok(s) = sink.pull_sample() {
-        frames.push(s.buffer_owned().unwrap());
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    frames
-}
 
 fn element(frames: &[gst::Buffer]) -> Duration {
     let mut h = gst_check::Harness::new("crowddetector");
@@ -74,39 +49,7 @@ fn lk_alone(frames: &[gst::Buffer]) -> Duration {
         let mut grey = Mat::default();
         imgproc::cvt_color_def(&bgr, &mut grey, imgproc::COLOR_BGR2GRAY).unwrap();
         if !prev.empty() {
-            let mut corners = Vector::<Point2f>::new();
-            imgproc::good_features_to_track(
-                &grey,
-                &mut corners,
-                400,
-                0.01,
-                0.01,
-                &core::no_array(),
-                5,
-                false,
-                0.04,
-            )
-            .unwrap();
-            let (mut next, mut status, mut err) = (
-                Vector::<Point2f>::new(),
-                Vector::<u8>::new(),
-                Vector::<f32>::new(),
-            );
-            video::calc_optical_flow_pyr_lk(
-                &prev,
-                &grey,
-                &corners,
-                &mut next,
-                &mut status,
-                &mut err,
-                Size::new(5, 5),
-                3,
-                TermCriteria::new(core::TermCriteria_COUNT + core::TermCriteria_EPS, 20, 0.3)
-                    .unwrap(),
-                0,
-                1e-4,
-            )
-            .unwrap();
+            kurento_flow(&prev, &grey).unwrap();
         }
         prev = grey;
     }
@@ -116,7 +59,7 @@ fn lk_alone(frames: &[gst::Buffer]) -> Duration {
 fn main() {
     gst::init().unwrap();
     gstcrowddetector::plugin_register_static().unwrap();
-    let frames = decode();
+    let frames = gst_tests::indexed::decode_bgr("crowd_synth_640x480.webm");
     let n = frames.len() as f64;
     let (mut best_e, mut best_lk) = (Duration::MAX, Duration::MAX);
     for _ in 0..5 {

@@ -12,35 +12,10 @@ use gst::prelude::*;
 
 const FPS: u64 = 25;
 
-fn decode() -> Vec<gst::Buffer> {
-    let clip = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../gst-tests/media/plate_640x480.webm"
-    );
-    let pipeline = gst::parse::launch(&format!(
-        "filesrc location={clip} ! matroskademux ! vp8dec ! videoconvert ! video/x-raw,format=BGR ! appsink name=s sync=false"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("s")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut frames = Vec::new();
-    while let Ok(s) = sink.pull_sample() {
-        frames.push(s.buffer_owned().unwrap());
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    frames
-}
-
 fn main() {
     gst::init().unwrap();
     gstplatedetector::plugin_register_static().unwrap();
-    let frames = decode();
+    let frames = gst_tests::indexed::decode_bgr("plate_640x480.webm");
     let mut h = gst_check::Harness::new("platedetector");
     h.set_src_caps_str("video/x-raw,format=BGR,width=640,height=480,framerate=25/1");
     let bus = gst::Bus::new();

@@ -9,15 +9,18 @@ use opencv::{imgproc, video};
 
 use super::rois::Roi;
 
+/// The two levelled measurements of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Occupancy,
+    Fluidity,
+}
+
 /// One element message to post.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Occupancy {
-        roi: String,
-        percentage: f64,
-        level: i32,
-    },
-    Fluidity {
+    Level {
+        metric: Metric,
         roi: String,
         percentage: f64,
         level: i32,
@@ -85,6 +88,49 @@ struct RoiState {
     direction: DirectionState,
 }
 
+/// Kurento's motion measurement: up to 400 Shi–Tomasi corners of `current` (quality 0.01,
+/// minimum distance 0.01, block 5) tracked by pyramidal Lucas–Kanade from `previous` (5×5
+/// window, 3 levels, 20 iterations or epsilon 0.3). Returns the start points, end points and
+/// status, or `None` when there is nothing to track.
+#[allow(clippy::type_complexity)]
+pub fn kurento_flow(
+    previous: &Mat,
+    current: &Mat,
+) -> opencv::Result<Option<(Vector<Point2f>, Vector<Point2f>, Vector<u8>)>> {
+    let mut corners = Vector::<Point2f>::new();
+    imgproc::good_features_to_track(
+        current,
+        &mut corners,
+        400,
+        0.01,
+        0.01,
+        &core::no_array(),
+        5,
+        false,
+        0.04,
+    )?;
+    if corners.is_empty() {
+        return Ok(None);
+    }
+    let mut next = Vector::<Point2f>::new();
+    let mut status = Vector::<u8>::new();
+    let mut err = Vector::<f32>::new();
+    video::calc_optical_flow_pyr_lk(
+        previous,
+        current,
+        &corners,
+        &mut next,
+        &mut status,
+        &mut err,
+        Size::new(5, 5),
+        3,
+        TermCriteria::new(core::TermCriteria_COUNT + core::TermCriteria_EPS, 20, 0.3)?,
+        0,
+        1e-4,
+    )?;
+    Ok(Some((corners, next, status)))
+}
+
 /// Angle of a summed displacement with Kurento's convention: right 0, up 90, left 180,
 /// down 270 (image y grows downwards).
 pub fn displacement_angle(sum_x: i32, sum_y: i32) -> i32 {
@@ -146,6 +192,27 @@ pub struct Analyser {
     big_map: Mat,
     tmp: Mat,
     tmp2: Mat,
+}
+
+/// Erosion or dilation, `iterations` times, with OpenCV's default border.
+fn morph(op: i32, src: &Mat, dst: &mut Mat, kernel: &Mat, iterations: i32) -> opencv::Result<()> {
+    imgproc::morphology_ex(
+        src,
+        dst,
+        op,
+        kernel,
+        Point::new(-1, -1),
+        iterations,
+        core::BORDER_CONSTANT,
+        imgproc::morphology_default_border_value()?,
+    )
+}
+
+/// Running average `acc ← (1 − weight)·acc + weight·new` (8-bit, rounded and saturated).
+fn blend(acc: &mut Mat, new: &Mat, weight: f64, scratch: &mut Mat) -> opencv::Result<()> {
+    core::add_weighted(acc, 1.0 - weight, new, weight, 0.0, scratch, -1)?;
+    std::mem::swap(acc, scratch);
+    Ok(())
 }
 
 fn zeros(size: Size, typ: i32) -> opencv::Result<Mat> {
@@ -329,8 +396,6 @@ impl Analyser {
     fn analyse(&mut self, events: &mut Vec<Event>) -> opencv::Result<()> {
         let (pw, ph) = (self.proc.width as usize, self.proc.height as usize);
         let no_mask = core::no_array();
-        let border = imgproc::morphology_default_border_value()?;
-        let anchor = Point::new(-1, -1);
 
         // 2. region mask.
         self.mask = zeros(self.proc, core::CV_8UC1)?;
@@ -354,16 +419,7 @@ impl Analyser {
             }
         }
         // 4. background.
-        core::add_weighted(
-            &self.background,
-            0.98,
-            &self.grey,
-            0.02,
-            0.0,
-            &mut self.tmp,
-            -1,
-        )?;
-        std::mem::swap(&mut self.background, &mut self.tmp);
+        blend(&mut self.background, &self.grey, 0.02, &mut self.tmp)?;
 
         // 5. texture code, Kurento's variant: the reference is the top-left neighbour and
         // (r, c+1) is sampled twice (Q-15, kept for parity).
@@ -402,37 +458,30 @@ impl Analyser {
             imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
         )?;
         core::bitwise_not(&self.tmp2, &mut self.tmp, &no_mask)?;
-        imgproc::erode(
+        morph(
+            imgproc::MORPH_ERODE,
             &self.tmp,
             &mut self.tmp2,
             &self.kernel,
-            anchor,
             4,
-            core::BORDER_CONSTANT,
-            border,
         )?;
-        imgproc::dilate(
+        morph(
+            imgproc::MORPH_DILATE,
             &self.tmp2,
             &mut self.tmp,
             &self.kernel,
-            anchor,
             11,
-            core::BORDER_CONSTANT,
-            border,
         )?;
-        imgproc::erode(
+        morph(
+            imgproc::MORPH_ERODE,
             &self.tmp,
             &mut self.tmp2,
             &self.kernel,
-            anchor,
             3,
-            core::BORDER_CONSTANT,
-            border,
         )?;
         std::mem::swap(&mut self.prev_lbp, &mut self.lbp);
         // 7. accumulated texture stability.
-        core::add_weighted(&self.acc_lbp, 0.8, &self.tmp2, 0.2, 0.0, &mut self.tmp, -1)?;
-        std::mem::swap(&mut self.acc_lbp, &mut self.tmp);
+        blend(&mut self.acc_lbp, &self.tmp2, 0.2, &mut self.tmp)?;
         // 8. fast map: 0 = fast-changing texture.
         imgproc::threshold(
             &self.acc_lbp,
@@ -461,16 +510,7 @@ impl Analyser {
         )?;
         imgproc::canny(&self.tmp2, &mut self.tmp, 70.0, 150.0, 3, false)?;
         // 10. accumulated edges.
-        core::add_weighted(
-            &self.acc_edges,
-            0.985,
-            &self.tmp,
-            0.015,
-            0.0,
-            &mut self.tmp2,
-            -1,
-        )?;
-        std::mem::swap(&mut self.acc_edges, &mut self.tmp2);
+        blend(&mut self.acc_edges, &self.tmp, 0.015, &mut self.tmp2)?;
         // 11. slow map: > 9 persistent edge pixels in the 7×7 neighbourhood.
         {
             let c = self.acc_edges.data_bytes()?;
@@ -498,14 +538,12 @@ impl Analyser {
                 }
             }
         }
-        imgproc::erode(
+        morph(
+            imgproc::MORPH_ERODE,
             &self.tmp2,
             &mut self.slow,
             &self.kernel,
-            anchor,
             1,
-            core::BORDER_CONSTANT,
-            border,
         )?;
         // 12. colour map and motion map.
         {
@@ -552,44 +590,40 @@ impl Analyser {
             } else {
                 0.0
             };
-            let occupancy_level = level(
-                occupancy,
-                cfg.occupancy_level_min,
-                cfg.occupancy_level_med,
-                cfg.occupancy_level_max,
-                false,
-            );
-            if state
-                .occupancy
-                .update(occupancy_level, cfg.occupancy_num_frames_to_event)
-            {
-                events.push(Event::Occupancy {
-                    roi: cfg.id.clone(),
-                    percentage: occupancy,
-                    level: occupancy_level,
-                });
-            }
+            // Integer arithmetic, as Kurento.
             let fluidity = if low + high > 0 {
                 (low * 100 / (low + high)) as f64
             } else {
                 0.0
             };
-            let fluidity_level = level(
-                fluidity,
-                cfg.fluidity_level_min,
-                cfg.fluidity_level_med,
-                cfg.fluidity_level_max,
-                true,
-            );
-            if state
-                .fluidity
-                .update(fluidity_level, cfg.fluidity_num_frames_to_event)
+            for (metric, percentage) in
+                [(Metric::Occupancy, occupancy), (Metric::Fluidity, fluidity)]
             {
-                events.push(Event::Fluidity {
-                    roi: cfg.id.clone(),
-                    percentage: fluidity,
-                    level: fluidity_level,
-                });
+                let (min, med, max, frames, debounce) = match metric {
+                    Metric::Occupancy => (
+                        cfg.occupancy_level_min,
+                        cfg.occupancy_level_med,
+                        cfg.occupancy_level_max,
+                        cfg.occupancy_num_frames_to_event,
+                        &mut state.occupancy,
+                    ),
+                    Metric::Fluidity => (
+                        cfg.fluidity_level_min,
+                        cfg.fluidity_level_med,
+                        cfg.fluidity_level_max,
+                        cfg.fluidity_num_frames_to_event,
+                        &mut state.fluidity,
+                    ),
+                };
+                let level = level(percentage, min, med, max, metric == Metric::Fluidity);
+                if debounce.update(level, frames) {
+                    events.push(Event::Level {
+                        metric,
+                        roi: cfg.id.clone(),
+                        percentage,
+                        level,
+                    });
+                }
             }
         }
         Ok(())
@@ -613,37 +647,10 @@ impl Analyser {
             &mut previous,
             imgproc::COLOR_BGR2GRAY,
         )?;
-        let mut corners = Vector::<Point2f>::new();
-        imgproc::good_features_to_track(
-            &current,
-            &mut corners,
-            400,
-            0.01,
-            0.01,
-            &core::no_array(),
-            5,
-            false,
-            0.04,
-        )?;
+        let flow = kurento_flow(&previous, &current)?;
         let mut sum = (0i32, 0i32);
         let mut moved = false;
-        if !corners.is_empty() {
-            let mut next = Vector::<Point2f>::new();
-            let mut status = Vector::<u8>::new();
-            let mut err = Vector::<f32>::new();
-            video::calc_optical_flow_pyr_lk(
-                &previous,
-                &current,
-                &corners,
-                &mut next,
-                &mut status,
-                &mut err,
-                Size::new(5, 5),
-                3,
-                TermCriteria::new(core::TermCriteria_COUNT + core::TermCriteria_EPS, 20, 0.3)?,
-                0,
-                1e-4,
-            )?;
+        if let Some((corners, next, status)) = flow {
             let k = self.motion.data_bytes()?;
             let pw = self.proc.width as usize;
             for ((p, q), ok) in corners.iter().zip(next.iter()).zip(status.iter()) {

@@ -51,7 +51,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::analysis::{Analyser, Event};
+use super::analysis::{Analyser, Event, Metric};
 use super::rois::{Roi, parse_rois};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -109,24 +109,24 @@ pub struct CrowdDetector {
 impl CrowdDetector {
     fn post(&self, event: Event) {
         let s = match event {
-            Event::Occupancy {
+            Event::Level {
+                metric,
                 roi,
                 percentage,
                 level,
-            } => gst::Structure::builder("occupancy-event")
-                .field("roi", roi)
-                .field("occupancy_percentage", percentage)
-                .field("occupancy_level", level)
-                .build(),
-            Event::Fluidity {
-                roi,
-                percentage,
-                level,
-            } => gst::Structure::builder("fluidity-event")
-                .field("roi", roi)
-                .field("fluidity_percentage", percentage)
-                .field("fluidity_level", level)
-                .build(),
+            } => {
+                let (name, percentage_field, level_field) = match metric {
+                    Metric::Occupancy => {
+                        ("occupancy-event", "occupancy_percentage", "occupancy_level")
+                    }
+                    Metric::Fluidity => ("fluidity-event", "fluidity_percentage", "fluidity_level"),
+                };
+                gst::Structure::builder(name)
+                    .field("roi", roi)
+                    .field(percentage_field, percentage)
+                    .field(level_field, level)
+                    .build()
+            }
             Event::Direction { roi, angle } => gst::Structure::builder("direction-event")
                 .field("roi", roi)
                 .field("direction_angle", angle)
@@ -249,22 +249,7 @@ impl ElementImpl for CrowdDetector {
             let caps = gst_video::VideoCapsBuilder::new()
                 .format(gst_video::VideoFormat::Bgr)
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
+            kms_plugin_common::templates::filter_pad_templates(&caps)
         });
         PAD_TEMPLATES.as_ref()
     }

@@ -7,7 +7,7 @@ mod analysis;
 mod imp;
 mod rois;
 
-pub use analysis::{displacement_angle, level, processing_size, quantise_angle};
+pub use analysis::{displacement_angle, kurento_flow, level, processing_size, quantise_angle};
 pub use rois::{Roi, RoiConfig, build_rois, parse_rois};
 
 glib::wrapper! {

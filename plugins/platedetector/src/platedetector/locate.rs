@@ -67,6 +67,34 @@ fn rect_kernel(w: i32, h: i32) -> opencv::Result<Mat> {
     )
 }
 
+fn morph(op: i32, src: &Mat, dst: &mut Mat, kernel: &Mat, anchor: Point) -> opencv::Result<()> {
+    imgproc::morphology_ex(
+        src,
+        dst,
+        op,
+        kernel,
+        anchor,
+        1,
+        core::BORDER_CONSTANT,
+        imgproc::morphology_default_border_value()?,
+    )
+}
+
+/// 8-bit saturating second derivative (3×3 Sobel).
+fn second_derivative(src: &Mat, dst: &mut Mat, dx: i32, dy: i32) -> opencv::Result<()> {
+    imgproc::sobel(
+        src,
+        dst,
+        core::CV_8U,
+        dx,
+        dy,
+        3,
+        1.0,
+        0.0,
+        core::BORDER_DEFAULT,
+    )
+}
+
 fn anchor_of(w: i32, h: i32) -> Point {
     Point::new((w / 2 + 1).min(w - 1), (h / 2 + 1).min(h - 1))
 }
@@ -113,111 +141,42 @@ impl Locator {
             self.kernel_x = k.max(1);
         }
         let kx = self.kernel_x;
-        let border = imgproc::morphology_default_border_value()?;
         imgproc::cvt_color_def(frame, &mut self.grey, imgproc::COLOR_BGR2GRAY)?;
         imgproc::canny(&self.grey, &mut self.work, 70.0, 150.0, 3, false)?;
         let kernel = rect_kernel(kx, 3)?;
         let anchor = anchor_of(kx, 3);
+        let (work, tmp, tmp2) = (&mut self.work, &mut self.tmp, &mut self.tmp2);
         match self.variant {
             0 => {
-                imgproc::morphology_ex(
-                    &self.work,
-                    &mut self.tmp,
-                    imgproc::MORPH_CLOSE,
-                    &kernel,
-                    anchor,
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
-                )?;
-                imgproc::morphology_ex(
-                    &self.tmp,
-                    &mut self.work,
-                    imgproc::MORPH_OPEN,
-                    &kernel,
-                    anchor,
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
-                )?;
+                morph(imgproc::MORPH_CLOSE, work, tmp, &kernel, anchor)?;
+                morph(imgproc::MORPH_OPEN, tmp, work, &kernel, anchor)?;
             }
             1 => {
                 // Second x-derivative, thin vertical strokes removed, horizontal structure
                 // subtracted, then a small dilation.
-                imgproc::sobel(
-                    &self.work,
-                    &mut self.tmp,
-                    core::CV_8U,
-                    2,
-                    0,
-                    3,
-                    1.0,
-                    0.0,
-                    core::BORDER_DEFAULT,
-                )?;
-                core::bitwise_not(&self.tmp, &mut self.tmp2, &core::no_array())?;
-                imgproc::erode(
-                    &self.tmp2,
-                    &mut self.tmp,
-                    &kernel,
-                    anchor,
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
-                )?;
-                core::bitwise_not(&self.tmp, &mut self.work, &core::no_array())?;
-                imgproc::sobel(
-                    &self.work,
-                    &mut self.tmp,
-                    core::CV_8U,
-                    0,
-                    2,
-                    3,
-                    1.0,
-                    0.0,
-                    core::BORDER_DEFAULT,
-                )?;
-                imgproc::dilate(
-                    &self.tmp,
-                    &mut self.tmp2,
-                    &kernel,
-                    anchor,
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
-                )?;
-                core::subtract(&self.work, &self.tmp2, &mut self.tmp, &core::no_array(), -1)?;
-                imgproc::sobel(
-                    &self.tmp,
-                    &mut self.tmp2,
-                    core::CV_8U,
-                    2,
-                    0,
-                    3,
-                    1.0,
-                    0.0,
-                    core::BORDER_DEFAULT,
-                )?;
-                let k315 = rect_kernel(3, 15)?;
-                imgproc::dilate(
-                    &self.tmp2,
-                    &mut self.work,
-                    &k315,
+                let no_mask = core::no_array();
+                second_derivative(work, tmp, 2, 0)?;
+                core::bitwise_not(tmp, tmp2, &no_mask)?;
+                morph(imgproc::MORPH_ERODE, tmp2, tmp, &kernel, anchor)?;
+                core::bitwise_not(tmp, work, &no_mask)?;
+                second_derivative(work, tmp, 0, 2)?;
+                morph(imgproc::MORPH_DILATE, tmp, tmp2, &kernel, anchor)?;
+                core::subtract(work, tmp2, tmp, &no_mask, -1)?;
+                second_derivative(tmp, tmp2, 2, 0)?;
+                morph(
+                    imgproc::MORPH_DILATE,
+                    tmp2,
+                    work,
+                    &rect_kernel(3, 15)?,
                     anchor_of(3, 15),
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
                 )?;
-                core::subtract(&self.tmp, &self.work, &mut self.tmp2, &core::no_array(), -1)?;
-                let k73 = rect_kernel(7, 3)?;
-                imgproc::dilate(
-                    &self.tmp2,
-                    &mut self.work,
-                    &k73,
+                core::subtract(tmp, work, tmp2, &no_mask, -1)?;
+                morph(
+                    imgproc::MORPH_DILATE,
+                    tmp2,
+                    work,
+                    &rect_kernel(7, 3)?,
                     anchor_of(7, 3),
-                    1,
-                    core::BORDER_CONSTANT,
-                    border,
                 )?;
             }
             _ => {}
