@@ -34,6 +34,8 @@
  * * Q-23 (parity): the split-character merge stays unreachable; boxes two or more
  *   characters wide are excluded. Duplicate boxes (both sides of an edge) are dropped
  *   before counting so they do not shift the positions.
+ * * Reference character: the box whose height most boxes share (Kurento's "box below the
+ *   median height" is a stray blob whenever a few are present).
  * * Segmentation: glyphs are found as blobs of the binarised plate (Kurento used Canny
  *   edges, which join touching bold characters), and boxes several characters wide are cut
  *   at their emptiest columns instead of being skipped.

@@ -314,15 +314,19 @@ impl Locator {
             return Ok(None);
         }
         boxes.sort_by_key(|b| std::cmp::Reverse(b.height));
-        let n = boxes.len();
-        let reference = boxes[if n <= 1 {
-            0
-        } else if n % 2 == 1 {
-            (n - 1) / 2 + 1
-        } else {
-            n / 2
-        }
-        .min(n - 1)];
+        // Reference character: the box whose height most other boxes share (the plate's
+        // characters), the tallest on ties. Kurento took the box below the median height,
+        // which is a stray blob whenever there are a few of them.
+        let agreeing = |r: &Rect| {
+            boxes
+                .iter()
+                .filter(|o| ((o.height - r.height).abs() as f64) < 0.2 * r.height as f64)
+                .count()
+        };
+        let reference = *boxes
+            .iter()
+            .max_by_key(|r| (agreeing(r), r.height))
+            .expect("not empty");
 
         // Straighten the plate around the reference character.
         let m = imgproc::get_rotation_matrix_2d(
