@@ -17,8 +17,8 @@
  *
  * ## Example launch line
  * ```sh
- * gst-launch-1.0 -m filesrc location=crowd.webm ! matroskademux ! vp8dec ! videoconvert ! \
- *   crowddetector 'rois=rois,r1=(structure)"r1,p0=(structure)\"p,x=(float)0.1,y=(float)0.5\",p1=(structure)\"p,x=(float)0.9,y=(float)0.5\",p2=(structure)\"p,x=(float)0.9,y=(float)0.95\",p3=(structure)\"p,x=(float)0.1,y=(float)0.95\",config=(structure)\"config,id=(string)r1,send_optical_flow_event=(boolean)true\";"' ! \
+ * gst-launch-1.0 -m filesrc location=crowd_synth_640x480.webm ! matroskademux ! vp8dec ! videoconvert ! \
+ *   crowddetector processing-width=640 'rois=rois,r1=(structure)"r1,p0=(structure)\"p,x=(float)0.1,y=(float)0.5\",p1=(structure)\"p,x=(float)0.9,y=(float)0.5\",p2=(structure)\"p,x=(float)0.9,y=(float)0.95\",p3=(structure)\"p,x=(float)0.1,y=(float)0.95\",config=(structure)\"config,id=(string)r1,occupancy_level_min=(int)2,occupancy_level_med=(int)5,occupancy_level_max=(int)10,send_optical_flow_event=(boolean)true\";"' ! \
  *   videoconvert ! autovideosink
  * ```
  *
@@ -38,7 +38,11 @@
  * * Q-18 (fixed): regions with fewer than 3 usable points are dropped with a bus warning;
  *   points outside the frame are clamped to it with a warning.
  *
- * `show-debug-info` is kept for compatibility and has no effect (overlays are always drawn).
+ * Notes: the background model starts black, as Kurento's, so levels settle after a few
+ * seconds; displacements of 3 px or less at processing size are ignored for the direction,
+ * so slow walkers need a larger `processing-width`. Without regions the frames pass
+ * untouched and nothing is computed. `show-debug-info` is kept for compatibility and has
+ * no effect (overlays are always drawn).
  *
  * Since: plugins-rs-0.1.0
  */
