@@ -167,7 +167,7 @@ fn regions_set_again_odd_sizes_and_caps_changes() {
 }
 
 #[test]
-fn outlines_are_drawn_and_motion_is_tinted() {
+fn region_outlines_are_drawn() {
     init();
     let mut h = harness(160, 120);
     h.element()
@@ -207,4 +207,58 @@ fn conventions() {
     // the aspect ratio is kept.
     assert_eq!(processing_size(400, 300, 320).height, 240);
     assert_eq!(processing_size(100, 80, 320).width, 100);
+}
+
+/// Direction events for a textured block moving `step` px a frame sideways over a plain
+/// background, analysed at full resolution.
+fn directions_of_moving_block(step: i64) -> Vec<f64> {
+    init();
+    let mut h = harness(160, 120);
+    with_bus(&mut h);
+    let mut roi = square("all", 0.0, 0.0, 1.0, 1.0);
+    roi.config.send_optical_flow_event = true;
+    let e = h.element().unwrap();
+    e.set_property("rois", build_rois(&[roi]));
+    e.set_property("processing-width", 160);
+    let (w, hgt) = (160i64, 120usize);
+    for t in 0..20i64 {
+        let mut data = vec![90u8; w as usize * 3 * hgt];
+        let x0 = if step > 0 {
+            10 + t * step
+        } else {
+            110 + t * step
+        };
+        for y in 40..80usize {
+            for x in x0.max(0)..(x0 + 40).min(w) {
+                let v = if ((x - x0) / 5 + (y as i64 / 5)) % 2 == 0 {
+                    230
+                } else {
+                    30
+                };
+                let i = y * w as usize * 3 + x as usize * 3;
+                data[i..i + 3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        h.push(gst::Buffer::from_mut_slice(data)).unwrap();
+        h.pull().unwrap();
+    }
+    let bus = e.bus().unwrap();
+    let mut angles = Vec::new();
+    while let Some(m) = bus.pop() {
+        if let Some(s) = m.structure()
+            && s.name() == "direction-event"
+        {
+            angles.push(s.get::<f64>("direction_angle").unwrap());
+        }
+    }
+    angles
+}
+
+#[test]
+fn sideways_motion_directions() {
+    // Kurento took angle 0 for "no motion" and never reported rightward motion.
+    let right = directions_of_moving_block(5);
+    assert_eq!(right.first(), Some(&0.0), "{right:?}");
+    let left = directions_of_moving_block(-5);
+    assert_eq!(left.first(), Some(&180.0), "{left:?}");
 }
