@@ -130,3 +130,4 @@ pub fn solid_png(path: &std::path::Path, pattern: &str, width: u32, height: u32)
     let run = run_to_end(&pipeline, gst::ClockTime::from_seconds(10));
     assert!(run.errors.is_empty(), "{:?}", run.errors);
 }
+pub mod indexed;
