@@ -76,6 +76,67 @@ impl HsvRange {
     }
 }
 
+/// The colour sampling rectangle of chroma and pointerdetector: property `calibration-area`,
+/// a structure `calibration_area` with gint fields `x`, `y`, `width`, `height` (pixels).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CalibrationArea {
+    pub x: i32,
+    pub y: i32,
+    pub width: i32,
+    pub height: i32,
+}
+
+impl CalibrationArea {
+    /// Reads the four fields (missing ones are 0; negative corners are clamped to 0, as
+    /// Kurento does). A field of another type is an error naming it.
+    pub fn from_structure(s: &gst::StructureRef) -> Result<Self, String> {
+        let field = |name: &str| -> Result<i32, String> {
+            s.get_optional::<i32>(name)
+                .map(|v| v.unwrap_or(0))
+                .map_err(|e| format!("field '{name}': {e}"))
+        };
+        Ok(Self {
+            x: field("x")?.max(0),
+            y: field("y")?.max(0),
+            width: field("width")?,
+            height: field("height")?,
+        })
+    }
+
+    pub fn to_structure(self) -> gst::Structure {
+        gst::Structure::builder("calibration_area")
+            .field("x", self.x)
+            .field("y", self.y)
+            .field("width", self.width)
+            .field("height", self.height)
+            .build()
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The area moved and shrunk so that it lies inside a `w`×`h` frame (Kurento computes a
+    /// wrong clamp and aborts on areas outside the frame: quirk Q-09).
+    pub fn fit(self, w: i32, h: i32) -> Self {
+        let width = self.width.clamp(0, w.max(0));
+        let height = self.height.clamp(0, h.max(0));
+        Self {
+            x: self.x.clamp(0, w.max(0) - width),
+            y: self.y.clamp(0, h.max(0) - height),
+            width,
+            height,
+        }
+    }
+
+    /// `(x, y)` of every pixel inside the area, row by row.
+    pub fn pixels(self) -> impl Iterator<Item = (usize, usize)> {
+        (self.y..self.y + self.height.max(0)).flat_map(move |y| {
+            (self.x..self.x + self.width.max(0)).map(move |x| (x as usize, y as usize))
+        })
+    }
+}
+
 /// Membership of every 8-bit BGR colour in an [`HsvRange`], one bit per colour.
 ///
 /// Word index = the colour quantised to 6 bits per channel, bit = the 2 low bits of each
@@ -360,6 +421,64 @@ mod tests {
     use super::*;
     use opencv::core::{CV_8UC3, Mat};
     use opencv::prelude::*;
+
+    #[test]
+    fn areas_are_fitted_into_the_frame() {
+        gst::init().unwrap();
+        let a = CalibrationArea {
+            x: 630,
+            y: 470,
+            width: 40,
+            height: 40,
+        };
+        assert_eq!(
+            a.fit(640, 480),
+            CalibrationArea {
+                x: 600,
+                y: 440,
+                width: 40,
+                height: 40
+            }
+        );
+        let huge = CalibrationArea {
+            x: 0,
+            y: 0,
+            width: 5000,
+            height: 5000,
+        };
+        assert_eq!(
+            huge.fit(64, 48),
+            CalibrationArea {
+                x: 0,
+                y: 0,
+                width: 64,
+                height: 48
+            }
+        );
+        let s = gst::Structure::builder("calibration_area")
+            .field("x", -4)
+            .field("width", 3)
+            .build();
+        let parsed = CalibrationArea::from_structure(&s).unwrap();
+        assert_eq!(
+            parsed,
+            CalibrationArea {
+                x: 0,
+                y: 0,
+                width: 3,
+                height: 0
+            }
+        );
+        assert_eq!(parsed.pixels().count(), 0);
+        let bad = gst::Structure::builder("calibration_area")
+            .field("x", "ten")
+            .build();
+        assert!(
+            CalibrationArea::from_structure(&bad)
+                .unwrap_err()
+                .contains("'x'")
+        );
+    }
 
     #[test]
     fn hsv_matches_opencv_for_every_colour() {

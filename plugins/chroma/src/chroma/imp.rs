@@ -44,7 +44,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use kms_plugin_common::colorkey::{BitMask, ColorLut, HsvRange, bgr_to_hsv};
+use kms_plugin_common::colorkey::{BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv};
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, image, spawn_image_load};
 
@@ -65,52 +65,7 @@ const BIN_THRESHOLD: u32 = 10 * RANGE_AFTER_FRAMES;
 const V_MIN: i32 = 30;
 const OUTLINE_BGR: [u8; 3] = [255, 0, 0];
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Area {
-    x: i32,
-    y: i32,
-    width: i32,
-    height: i32,
-}
-
-impl Area {
-    fn from_structure(s: &gst::StructureRef) -> Result<Self, String> {
-        let field = |name: &str| -> Result<i32, String> {
-            match s.get_optional::<i32>(name) {
-                Ok(v) => Ok(v.unwrap_or(0)),
-                Err(e) => Err(format!("field '{name}': {e}")),
-            }
-        };
-        Ok(Area {
-            // Negative corners are clamped to 0, as Kurento does.
-            x: field("x")?.max(0),
-            y: field("y")?.max(0),
-            width: field("width")?,
-            height: field("height")?,
-        })
-    }
-
-    fn to_structure(self) -> gst::Structure {
-        gst::Structure::builder("calibration_area")
-            .field("x", self.x)
-            .field("y", self.y)
-            .field("width", self.width)
-            .field("height", self.height)
-            .build()
-    }
-
-    /// The area moved and shrunk so that it lies inside a `w`×`h` frame (Q-09 fix).
-    fn fit(self, w: i32, h: i32) -> Area {
-        let width = self.width.clamp(0, w);
-        let height = self.height.clamp(0, h);
-        Area {
-            x: self.x.clamp(0, w - width),
-            y: self.y.clamp(0, h - height),
-            width,
-            height,
-        }
-    }
-}
+type Area = CalibrationArea;
 
 #[derive(Default)]
 struct Settings {
@@ -512,15 +467,13 @@ impl Chroma {
         // The last calibration frame only adds to histograms that are no longer read.
         if state.frames_sampled <= RANGE_AFTER_FRAMES {
             let layout = state.layout;
-            for y in fitted.y..fitted.y + fitted.height {
-                for x in fitted.x..fitted.x + fitted.width {
-                    let [b, g, r] = layout.bgr_at(plane, stride, x as usize, y as usize);
-                    let [hh, s, _] = bgr_to_hsv(b, g, r);
-                    let hb = &mut state.hist_h[hh as usize];
-                    *hb = hb.saturating_add(1);
-                    let sb = &mut state.hist_s[s as usize];
-                    *sb = sb.saturating_add(1);
-                }
+            for (x, y) in fitted.pixels() {
+                let [b, g, r] = layout.bgr_at(plane, stride, x, y);
+                let [hh, s, _] = bgr_to_hsv(b, g, r);
+                let hb = &mut state.hist_h[hh as usize];
+                *hb = hb.saturating_add(1);
+                let sb = &mut state.hist_s[s as usize];
+                *sb = sb.saturating_add(1);
             }
         }
         if state.frames_sampled == RANGE_AFTER_FRAMES {
@@ -573,40 +526,6 @@ fn learn_range(hist_h: &[u32; 180], hist_s: &[u32; 256]) -> HsvRange {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn areas_are_fitted_into_the_frame() {
-        let a = Area {
-            x: 630,
-            y: 470,
-            width: 40,
-            height: 40,
-        };
-        assert_eq!(
-            a.fit(640, 480),
-            Area {
-                x: 600,
-                y: 440,
-                width: 40,
-                height: 40
-            }
-        );
-        let huge = Area {
-            x: 0,
-            y: 0,
-            width: 5000,
-            height: 5000,
-        };
-        assert_eq!(
-            huge.fit(64, 48),
-            Area {
-                x: 0,
-                y: 0,
-                width: 64,
-                height: 48
-            }
-        );
-    }
 
     #[test]
     fn range_uses_threshold_and_defaults() {
