@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod pipeline;
+
 /// A file of `gst-tests/media`.
 pub fn media(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -34,6 +34,8 @@
  *   nearest the previous position wins (Kurento meant to do this but always took the last).
  *   No blob: the previous position is kept, as in Kurento.
  * - Q-24 fixed: `calibrate-color` samples the next frame that arrives (never unmapped memory).
+ *   Kurento searches the lower H and S bounds without the end bins (0 and 179/255), which
+ *   leaves no lower bound for a fully saturated pointer (S = 255); then the end bin is used.
  *   A calibration area without a dominant colour (no bin with 20 samples) keeps the previous
  *   colour and posts a warning.
  * - An area outside the frame is moved and shrunk into it (warning) instead of aborting.
@@ -571,10 +573,16 @@ fn draw_window(canvas: &mut Canvas, entry: &WindowEntry, active: bool) {
 /// Kurento's calibration bounds: first/last H and S bins with 20 samples, widened by 5.
 fn learn_range(hist_h: &[u32; 180], hist_s: &[u32; 256]) -> Option<HsvRange> {
     let ok = |c: u32| c >= CALIBRATION_BIN_THRESHOLD;
-    let h_min = (1..180).find(|&i| ok(hist_h[i]))?;
-    let h_max = (0..180).rev().find(|&i| ok(hist_h[i]))?;
-    let s_min = (1..255).find(|&i| ok(hist_s[i]))?;
-    let s_max = (0..256).rev().find(|&i| ok(hist_s[i]))?;
+    // Kurento looks for the lower bounds in 1..179 and 1..254 only; when the only dominant
+    // bin is an end bin (a fully saturated pointer has S = 255) the bound comes from it.
+    let first = |hist: &[u32]| {
+        (1..hist.len() - 1)
+            .find(|&i| ok(hist[i]))
+            .or_else(|| (0..hist.len()).find(|&i| ok(hist[i])))
+    };
+    let last = |hist: &[u32]| (0..hist.len()).rev().find(|&i| ok(hist[i]));
+    let (h_min, h_max) = (first(hist_h)?, last(hist_h)?);
+    let (s_min, s_max) = (first(hist_s)?, last(hist_s)?);
     Some(HsvRange {
         h_min: h_min as i32 - CALIBRATION_MARGIN,
         h_max: h_max as i32 + CALIBRATION_MARGIN,
@@ -867,6 +875,10 @@ mod tests {
         let r = learn_range(&h, &s).unwrap();
         assert_eq!((r.h_min, r.h_max, r.s_min, r.s_max), (7, 19, 235, 260));
         assert!(learn_range(&[0; 180], &s).is_none());
+        let mut saturated = [0u32; 256];
+        saturated[255] = 400;
+        let r = learn_range(&h, &saturated).unwrap();
+        assert_eq!((r.s_min, r.s_max), (250, 260));
     }
 
     #[test]
