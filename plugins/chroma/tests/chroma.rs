@@ -6,9 +6,9 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gst_video::prelude::*;
 use gst_check::Harness;
 use gst_video::VideoFormat;
+use gst_video::prelude::*;
 use kms_plugin_common::PackedLayout;
 
 static INIT: Once = Once::new();

@@ -137,6 +137,28 @@ impl CalibrationArea {
     }
 }
 
+/// The read-only `color-range` property of the colour elements: structure `color_range`
+/// {calibrated: bool, h_min, h_max, s_min, s_max, v_min, v_max: int}, all 0 before calibration.
+pub fn color_range_structure(range: Option<HsvRange>) -> gst::Structure {
+    let r = range.unwrap_or(HsvRange {
+        h_min: 0,
+        h_max: 0,
+        s_min: 0,
+        s_max: 0,
+        v_min: 0,
+        v_max: 0,
+    });
+    gst::Structure::builder("color_range")
+        .field("calibrated", range.is_some())
+        .field("h_min", r.h_min)
+        .field("h_max", r.h_max)
+        .field("s_min", r.s_min)
+        .field("s_max", r.s_max)
+        .field("v_min", r.v_min)
+        .field("v_max", r.v_max)
+        .build()
+}
+
 /// Membership of every 8-bit BGR colour in an [`HsvRange`], one bit per colour.
 ///
 /// Word index = the colour quantised to 6 bits per channel, bit = the 2 low bits of each

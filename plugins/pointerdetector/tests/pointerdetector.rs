@@ -206,6 +206,11 @@ fn tracks_the_disc_and_reports_windows_in_every_format() {
 #[test]
 fn no_detection_keeps_the_last_position() {
     let mut s = tracking_stream(VideoFormat::Bgr);
+    let range = s.element().property::<gst::Structure>("color-range");
+    assert!(range.get::<bool>("calibrated").unwrap());
+    // Orange BGR (0, 110, 255) is H 13, S 255, widened by 5.
+    assert_eq!(range.get::<i32>("h_min").unwrap(), 8);
+    assert_eq!(range.get::<i32>("s_max").unwrap(), 260);
     s.run(IN_A);
     // Disc leaves the frame: the pointer stays where it was last seen, still in window a.
     let out = s.run((-100, -100));

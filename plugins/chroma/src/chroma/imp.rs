@@ -44,7 +44,9 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use kms_plugin_common::colorkey::{BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv};
+use kms_plugin_common::colorkey::{
+    BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+};
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, image, spawn_image_load};
 
@@ -137,26 +139,6 @@ impl ObjectSubclass for Chroma {
     type ParentType = gst_video::VideoFilter;
 }
 
-fn range_structure(range: Option<HsvRange>) -> gst::Structure {
-    let r = range.unwrap_or(HsvRange {
-        h_min: 0,
-        h_max: 179,
-        s_min: 0,
-        s_max: 255,
-        v_min: V_MIN,
-        v_max: 255,
-    });
-    gst::Structure::builder("color_range")
-        .field("calibrated", range.is_some())
-        .field("h_min", r.h_min)
-        .field("h_max", r.h_max)
-        .field("s_min", r.s_min)
-        .field("s_max", r.s_max)
-        .field("v_min", r.v_min)
-        .field("v_max", r.v_max)
-        .build()
-}
-
 impl ObjectImpl for Chroma {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
@@ -186,7 +168,8 @@ impl ObjectImpl for Chroma {
                     .nick("Colour range")
                     .blurb(
                         "Structure color_range {calibrated: bool, h_min, h_max, s_min, s_max, \
-                         v_min, v_max: int} (OpenCV HSV units) learnt from the calibration area",
+                         v_min, v_max: int} (OpenCV HSV units) learnt from the calibration area \
+                         (all 0 until calibrated)",
                     )
                     .read_only()
                     .build(),
@@ -238,7 +221,7 @@ impl ObjectImpl for Chroma {
                 .to_structure()
                 .to_value(),
             "background-loaded" => shared.background.is_some().to_value(),
-            "color-range" => range_structure(shared.range).to_value(),
+            "color-range" => color_range_structure(shared.range).to_value(),
             _ => unimplemented!(),
         }
     }

@@ -51,6 +51,7 @@
  *   icons without alpha). An active window without an active icon shows the inactive icon
  *   with its green channel saturated, as Kurento.
  * - Accepts every packed 8-bit RGB format, in place.
+ * - The tracked range is readable as `color-range`.
  */
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -62,7 +63,9 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use kms_plugin_common::colorkey::{BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv};
+use kms_plugin_common::colorkey::{
+    BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+};
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, composite, image, spawn_image_load};
 
@@ -275,6 +278,15 @@ impl ObjectImpl for PointerDetector {
                     .default_value(DEFAULT_SHOW_WINDOWS_LAYOUT)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("color-range")
+                    .nick("Colour range")
+                    .blurb(
+                        "Structure color_range {calibrated: bool, h_min, h_max, s_min, s_max, \
+                         v_min, v_max: int} (OpenCV HSV units) tracked since calibrate-color \
+                         (all 0 until calibrated)",
+                    )
+                    .read_only()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("calibration-area")
                     .nick("Calibration area")
                     .blurb(
@@ -347,6 +359,9 @@ impl ObjectImpl for PointerDetector {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if pspec.name() == "color-range" {
+            return color_range_structure(self.state.lock().unwrap().range).to_value();
+        }
         let shared = self.shared.lock().unwrap();
         match pspec.name() {
             "show-debug-region" => shared.show_debug_region.to_value(),
