@@ -17,9 +17,12 @@
  *
  * ## Differences from Kurento (elements.md §10, quirks §19)
  * - Speed: no frame is converted to HSV. The learnt range is turned once into a 2^24-bit
- *   lookup table over BGR colours (built with OpenCV's exact integer HSV formula, so the
- *   decision per pixel is Kurento's), the mask is kept one bit per pixel and the 3×3
- *   morphology runs 64 pixels at a time; frames are keyed in place in any packed RGB format.
+ *   lookup table over colours (built with OpenCV's exact integer HSV formula, so the decision
+ *   per pixel is Kurento's), the mask is kept one bit per pixel and the 3×3 morphology runs
+ *   64 pixels at a time; frames are keyed in place in any packed RGB format. Pixels are
+ *   looked up on a 2-pixel grid first and one by one only where the grid is not uniform
+ *   within 4 pixels; what that can skip is 1-pixel-thin specks away from any edge, which the
+ *   3×3 close and open remove anyway, so the keyed area is the same.
  * - Q-09 fixed: an area that does not fit the frame is moved and shrunk into it (a warning
  *   says so) instead of aborting.
  * - Q-10 kept: when no hue or saturation bin reaches the threshold (an empty or tiny area),
@@ -45,7 +48,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use kms_plugin_common::colorkey::{
-    BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+    BitMask, ByteOrder, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
 };
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, image, spawn_image_load};
@@ -337,7 +340,7 @@ impl VideoFilterImpl for Chroma {
             self.calibrate(state, area, plane, stride);
             return Ok(gst::FlowSuccess::Ok);
         }
-        let (Some(lut), Some(background)) = (state.lut.as_ref(), background) else {
+        let (Some(lut), Some(background)) = (state.lut.as_mut(), background) else {
             // No background: the video is shown unchanged (Kurento's behaviour).
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -354,9 +357,11 @@ impl VideoFilterImpl for Chroma {
             return Ok(gst::FlowSuccess::Ok);
         };
 
+        // A caps change may have switched between BGR- and RGB-ordered formats.
+        lut.ensure_order(ByteOrder::of(layout));
         let mask = &mut state.mask;
         mask.ensure_size(width, height);
-        mask.fill_from_frame(plane, stride, layout, lut);
+        mask.fill_from_frame_sampled(plane, stride, layout, lut);
         mask.close(1, 1);
         mask.open(1, 1);
         let bpp = layout.bytes_per_pixel;
@@ -462,7 +467,7 @@ impl Chroma {
         if state.frames_sampled == RANGE_AFTER_FRAMES {
             let range = learn_range(&state.hist_h, &state.hist_s);
             gst::info!(CAT, imp = self, "Calibrated: {:?}", range);
-            state.lut = Some(ColorLut::new(&range));
+            state.lut = Some(ColorLut::new(&range, ByteOrder::of(state.layout)));
             self.shared.lock().unwrap().range = Some(range);
         }
         let mut canvas = Canvas {

@@ -64,7 +64,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use kms_plugin_common::colorkey::{
-    BitMask, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+    BitMask, ByteOrder, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
 };
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, composite, image, spawn_image_load};
@@ -500,9 +500,11 @@ impl VideoFilterImpl for PointerDetector {
                 (fitted.y + fitted.height) as i64,
                 WHITE,
             );
-            let Some(lut) = state.lut.as_ref() else {
+            let Some(lut) = state.lut.as_mut() else {
                 return Ok(gst::FlowSuccess::Ok);
             };
+            // A caps change may have switched between BGR- and RGB-ordered formats.
+            lut.ensure_order(ByteOrder::of(state.layout));
 
             state.mask.ensure_size(state.width, state.height);
             state.mask.fill_from_frame(plane, stride, state.layout, lut);
@@ -621,7 +623,7 @@ impl PointerDetector {
         match learn_range(&hist_h, &hist_s) {
             Some(range) => {
                 gst::info!(CAT, imp = self, "Tracking colour range {:?}", range);
-                state.lut = Some(ColorLut::new(&range));
+                state.lut = Some(ColorLut::new(&range, ByteOrder::of(state.layout)));
                 state.range = Some(range);
             }
             None => gst::element_imp_warning!(
