@@ -476,19 +476,34 @@ impl BitMask {
         }
     }
 
+    /// The rows `[first, end)` outside which the mask is empty.
+    fn set_rows(&self) -> Option<(usize, usize)> {
+        let wpr = self.words_per_row;
+        let empty = |y: &usize| self.bits[y * wpr..(y + 1) * wpr].iter().all(|&w| w == 0);
+        let first = (0..self.height).find(|y| !empty(y))?;
+        let last = (0..self.height).rev().find(|y| !empty(y))?;
+        Some((first, last + 1))
+    }
+
     /// Dilation with a `(2 rx + 1) × (2 ry + 1)` rectangle; outside the image counts as unset
     /// (OpenCV's default border for morphology).
     pub fn dilate(&mut self, rx: usize, ry: usize) {
-        self.dilate_rows(rx);
-        self.dilate_cols(ry);
-        self.clear_padding();
+        // Sparse masks (a pointer) only cost the rows near their set pixels.
+        let Some((y0, y1)) = self.set_rows() else {
+            return;
+        };
+        self.morph_rows::<false>(rx, y0, y1);
+        self.morph_cols::<false>(ry, y0.saturating_sub(ry), (y1 + ry).min(self.height));
     }
 
     /// Erosion with a `(2 rx + 1) × (2 ry + 1)` rectangle; outside the image counts as set.
     pub fn erode(&mut self, rx: usize, ry: usize) {
-        self.invert();
-        self.dilate(rx, ry);
-        self.invert();
+        // Erosion only removes pixels: empty rows stay empty.
+        let Some((y0, y1)) = self.set_rows() else {
+            return;
+        };
+        self.morph_rows::<true>(rx, y0, y1);
+        self.morph_cols::<true>(ry, y0, y1);
     }
 
     /// Morphological closing (dilate, then erode), as `morphologyEx(MORPH_CLOSE)`.
@@ -504,59 +519,71 @@ impl BitMask {
     }
 
     fn invert(&mut self) {
+        let (last, wpr) = (self.last_word_mask(), self.words_per_row);
         for w in &mut self.bits {
             *w = !*w;
         }
-        self.clear_padding();
-    }
-
-    fn clear_padding(&mut self) {
-        let (last, wpr) = (self.last_word_mask(), self.words_per_row);
-        if last != !0 {
-            for row in self.bits.chunks_exact_mut(wpr) {
-                row[wpr - 1] &= last;
-            }
+        for row in self.bits.chunks_exact_mut(wpr) {
+            row[wpr - 1] &= last;
         }
     }
 
-    /// Grows every set run by `r` pixels left and right, in steps that double the reach.
-    fn dilate_rows(&mut self, r: usize) {
-        let wpr = self.words_per_row;
+    /// Grows (dilation) or shrinks (erosion) the runs of rows `[y0, y1)` by `r` pixels left
+    /// and right, in steps that double the reach.
+    fn morph_rows<const ERODE: bool>(&mut self, r: usize, y0: usize, y1: usize) {
+        let (wpr, pad) = (self.words_per_row, !self.last_word_mask());
+        let outside = if ERODE { !0u64 } else { 0 };
         let mut done = 0;
         while done < r {
             let step = (r - done).min(done.max(1)).min(63);
-            for row in self.bits.chunks_exact_mut(wpr) {
-                let mut prev = 0u64;
+            for row in self.bits[y0 * wpr..y1 * wpr].chunks_exact_mut(wpr) {
+                // Padding bits stand for the outside of the image during the step.
+                row[wpr - 1] |= pad & outside;
+                let mut prev = outside;
                 for i in 0..wpr {
                     let w = row[i];
-                    let next = if i + 1 < wpr { row[i + 1] } else { 0 };
-                    row[i] = w
-                        | (w << step)
-                        | (prev >> (64 - step))
-                        | (w >> step)
-                        | (next << (64 - step));
+                    let next = if i + 1 < wpr { row[i + 1] } else { outside };
+                    let left = (w << step) | (prev >> (64 - step));
+                    let right = (w >> step) | (next << (64 - step));
+                    row[i] = if ERODE {
+                        w & left & right
+                    } else {
+                        w | left | right
+                    };
                     prev = w;
                 }
+                row[wpr - 1] &= !pad;
             }
             done += step;
         }
     }
 
-    fn dilate_cols(&mut self, r: usize) {
+    /// The same vertically, computing rows `[y0, y1)`; rows outside are empty.
+    fn morph_cols<const ERODE: bool>(&mut self, r: usize, y0: usize, y1: usize) {
         let (wpr, h) = (self.words_per_row, self.height);
         let mut done = 0;
         while done < r {
             let step = (r - done).min(done.max(1));
-            self.scratch.copy_from_slice(&self.bits);
-            for y in 0..h {
+            self.scratch[y0 * wpr..y1 * wpr].copy_from_slice(&self.bits[y0 * wpr..y1 * wpr]);
+            for y in y0..y1 {
                 let out = &mut self.bits[y * wpr..(y + 1) * wpr];
-                if y >= step {
-                    let above = &self.scratch[(y - step) * wpr..(y - step + 1) * wpr];
-                    out.iter_mut().zip(above).for_each(|(o, a)| *o |= a);
-                }
-                if y + step < h {
-                    let below = &self.scratch[(y + step) * wpr..(y + step + 1) * wpr];
-                    out.iter_mut().zip(below).for_each(|(o, b)| *o |= b);
+                for n in [y.checked_sub(step), Some(y + step).filter(|&n| n < h)] {
+                    match n {
+                        // Outside the image: set for erosion, unset for dilation; no change.
+                        None => {}
+                        Some(n) if (y0..y1).contains(&n) => {
+                            let other = &self.scratch[n * wpr..(n + 1) * wpr];
+                            for (o, v) in out.iter_mut().zip(other) {
+                                if ERODE { *o &= v } else { *o |= v }
+                            }
+                        }
+                        // An empty row inside the image.
+                        Some(_) => {
+                            if ERODE {
+                                out.fill(0)
+                            }
+                        }
+                    }
                 }
             }
             done += step;
@@ -774,6 +801,33 @@ mod tests {
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
                     m.set(x, y, (seed >> 33) % 3 != 0);
+                }
+            }
+            if w > 60 {
+                // A sparse mask too: a few blobs in empty rows.
+                let mut sparse = BitMask::new(w, h);
+                for y in h / 3..h / 2 {
+                    for x in w / 4..w / 4 + 9 {
+                        sparse.set(x, y, true);
+                    }
+                    sparse.set(w - 1, y, y % 3 != 0);
+                }
+                sparse.set(0, h - 1, true);
+                for (label, op) in [
+                    ("close", opencv::imgproc::MORPH_CLOSE),
+                    ("open", opencv::imgproc::MORPH_OPEN),
+                ] {
+                    let mut ours = sparse.clone();
+                    if op == opencv::imgproc::MORPH_CLOSE {
+                        ours.close(rx, ry);
+                    } else {
+                        ours.open(rx, ry);
+                    }
+                    assert_eq!(
+                        ours.bits,
+                        opencv_morph(&sparse, op, rx as i32, ry as i32).bits,
+                        "sparse {label} {w}x{h} r{rx}"
+                    );
                 }
             }
             let mut close = m.clone();

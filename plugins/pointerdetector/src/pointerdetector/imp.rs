@@ -26,7 +26,11 @@
  * ## Algorithm and differences from Kurento (elements.md §13, quirks §19)
  * - The colour test is Kurento's (OpenCV HSV, H and S from the calibration histograms ± 5,
  *   V ≥ 30, then a 21×21 close and an 11×11 open), but evaluated through a per-colour lookup
- *   table on the packed frame and on a 1-bit mask, with no whole-frame conversion.
+ *   table on the packed frame and on a 1-bit mask, with no whole-frame conversion. Pixels are
+ *   looked up on a 2-pixel grid and one by one wherever the grid is not uniform within 4
+ *   pixels, so only 1-pixel-thin specks away from edges can be skipped (the cleaning removes
+ *   them; with these large kernels a skipped speck near the pointer can at most move the
+ *   mask's edge by a pixel).
  * - Pointer finding: instead of a Gaussian blur and a Hough circle transform on the mask
  *   (several ms a frame), the connected blobs of the mask are measured and a round blob
  *   (area ≥ 150 px, at most a quarter of the frame, bounding box aspect 1:2 to 2:1, filling
@@ -507,7 +511,9 @@ impl VideoFilterImpl for PointerDetector {
             lut.ensure_order(ByteOrder::of(state.layout));
 
             state.mask.ensure_size(state.width, state.height);
-            state.mask.fill_from_frame(plane, stride, state.layout, lut);
+            state
+                .mask
+                .fill_from_frame_sampled(plane, stride, state.layout, lut);
             state.mask.close(CLOSE_RADIUS, CLOSE_RADIUS);
             state.mask.open(OPEN_RADIUS, OPEN_RADIUS);
             if let Some(p) = state.blobs.find_pointer(&state.mask, state.pointer) {
