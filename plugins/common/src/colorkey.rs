@@ -578,11 +578,8 @@ impl BitMask {
                             }
                         }
                         // An empty row inside the image.
-                        Some(_) => {
-                            if ERODE {
-                                out.fill(0)
-                            }
-                        }
+                        Some(_) if ERODE => out.fill(0),
+                        Some(_) => {}
                     }
                 }
             }
@@ -800,7 +797,7 @@ mod tests {
                     seed = seed
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
-                    m.set(x, y, (seed >> 33) % 3 != 0);
+                    m.set(x, y, !(seed >> 33).is_multiple_of(3));
                 }
             }
             if w > 60 {

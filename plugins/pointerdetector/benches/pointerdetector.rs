@@ -136,7 +136,7 @@ fn main() {
                     0,
                 )
                 .unwrap();
-                if let Some(c) = circles.iter().last() {
+                if let Some(c) = circles.iter().next_back() {
                     let centre = Point::new(c[0].round() as i32, c[1].round() as i32);
                     imgproc::circle(
                         &mut frame,
