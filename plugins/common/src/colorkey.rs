@@ -76,6 +76,39 @@ impl HsvRange {
     }
 }
 
+/// The packed 8-bit RGB formats the colour elements work on in place, Kurento's BGR first.
+pub const PACKED_RGB_FORMATS: [gst_video::VideoFormat; 10] = [
+    gst_video::VideoFormat::Bgr,
+    gst_video::VideoFormat::Bgrx,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgb,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Xrgb,
+    gst_video::VideoFormat::Argb,
+    gst_video::VideoFormat::Xbgr,
+    gst_video::VideoFormat::Abgr,
+];
+
+/// Always-present `src` and `sink` pads with [`PACKED_RGB_FORMATS`].
+pub fn packed_rgb_pad_templates() -> Vec<gst::PadTemplate> {
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format_list(PACKED_RGB_FORMATS)
+        .build();
+    [gst::PadDirection::Src, gst::PadDirection::Sink]
+        .into_iter()
+        .map(|direction| {
+            let name = if direction == gst::PadDirection::Src {
+                "src"
+            } else {
+                "sink"
+            };
+            gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps)
+                .expect("valid pad template")
+        })
+        .collect()
+}
+
 /// The colour sampling rectangle of chroma and pointerdetector: property `calibration-area`,
 /// a structure `calibration_area` with gint fields `x`, `y`, `width`, `height` (pixels).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,6 +134,33 @@ impl CalibrationArea {
             width: field("width")?,
             height: field("height")?,
         })
+    }
+
+    /// The value of a `calibration-area` property: NULL is the all-zero area.
+    pub fn from_property(s: Option<&gst::StructureRef>) -> Result<Self, String> {
+        s.map_or(Ok(Self::default()), Self::from_structure)
+    }
+
+    /// [`fit`](Self::fit), posting a WARNING on `element` the first time this area had to
+    /// be changed (`warned` remembers it), so a bad area is reported once, not per frame.
+    pub fn fit_or_warn(
+        self,
+        w: i32,
+        h: i32,
+        element: &gst::Element,
+        warned: &mut Option<Self>,
+    ) -> Self {
+        let fitted = self.fit(w, h);
+        if fitted != self && *warned != Some(self) {
+            *warned = Some(self);
+            gst::element_warning!(
+                element,
+                gst::LibraryError::Settings,
+                ("Calibration area does not fit the {}x{} frame", w, h),
+                ["{:?} used as {:?}", self, fitted]
+            );
+        }
+        fitted
     }
 
     pub fn to_structure(self) -> gst::Structure {
@@ -346,23 +406,11 @@ impl BitMask {
         let (width, wpr) = (self.width, self.words_per_row);
         for (y, mask_row) in self.bits.chunks_exact_mut(wpr).enumerate() {
             let data = &plane[y * stride..];
-            // Pixels whose 4-byte read stays inside the plane; only the very last pixel of a
-            // tightly packed 3-byte frame is read byte by byte.
-            let fast = match data.len().checked_sub(FIRST + 4) {
-                Some(room) => (room / BPP + 1).min(width),
-                None => 0,
-            };
             for (i, word) in mask_row.iter_mut().enumerate() {
                 let (x0, x1) = (i * 64, (i * 64 + 64).min(width));
                 let mut bits = 0u64;
-                for x in x0..x1.min(fast) {
-                    let o = x * BPP + FIRST;
-                    let v = u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
-                    bits |= (lut.contains_packed(v) as u64) << (x - x0);
-                }
-                for x in x0.max(fast)..x1 {
-                    let o = x * BPP + FIRST;
-                    let v = data[o] as u32 | (data[o + 1] as u32) << 8 | (data[o + 2] as u32) << 16;
+                for x in x0..x1 {
+                    let v = colour_bytes::<FIRST>(data, x * BPP);
                     bits |= (lut.contains_packed(v) as u64) << (x - x0);
                 }
                 *word = bits;
@@ -406,12 +454,7 @@ impl BitMask {
         }
         let last_mask = self.last_word_mask();
         let pixel = |x: usize, y: usize| -> bool {
-            let o = y * stride + x * BPP + FIRST;
-            let v = match plane.get(o..o + 4) {
-                Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                None => plane[o] as u32 | (plane[o + 1] as u32) << 8 | (plane[o + 2] as u32) << 16,
-            };
-            lut.contains_packed(v)
+            lut.contains_packed(colour_bytes::<FIRST>(plane, y * stride + x * BPP))
         };
         // Sample grid: pixel (2i, 2j) at (i, j).
         let (sw, sh) = (width.div_ceil(2), height.div_ceil(2));
@@ -620,6 +663,17 @@ impl BitMask {
                 f(y, s, self.width);
             }
         }
+    }
+}
+
+/// The three colour bytes of the pixel at `offset` as a little-endian number: one 4-byte
+/// read, except at the very end of the plane.
+#[inline(always)]
+fn colour_bytes<const FIRST: usize>(data: &[u8], offset: usize) -> u32 {
+    let o = offset + FIRST;
+    match data.get(o..o + 4) {
+        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        None => data[o] as u32 | (data[o + 1] as u32) << 8 | (data[o + 2] as u32) << 16,
     }
 }
 

@@ -49,6 +49,7 @@ use gst_video::subclass::prelude::*;
 
 use kms_plugin_common::colorkey::{
     BitMask, ByteOrder, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+    packed_rgb_pad_templates,
 };
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, image, spawn_image_load};
@@ -189,10 +190,9 @@ impl ObjectImpl for Chroma {
             }
             "calibration-area" => {
                 let s: Option<gst::Structure> = value.get().expect("type checked upstream");
-                let area = match s.as_deref().map(Area::from_structure) {
-                    None => Area::default(),
-                    Some(Ok(area)) => area,
-                    Some(Err(e)) => {
+                let area = match CalibrationArea::from_property(s.as_deref()) {
+                    Ok(area) => area,
+                    Err(e) => {
                         gst::element_imp_warning!(
                             self,
                             gst::LibraryError::Settings,
@@ -246,44 +246,11 @@ impl ElementImpl for Chroma {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(packed_rgb_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
-
-/// Every packed 8-bit RGB layout; BGR (Kurento's format) first.
-const FORMATS: [gst_video::VideoFormat; 10] = [
-    gst_video::VideoFormat::Bgr,
-    gst_video::VideoFormat::Bgrx,
-    gst_video::VideoFormat::Bgra,
-    gst_video::VideoFormat::Rgb,
-    gst_video::VideoFormat::Rgbx,
-    gst_video::VideoFormat::Rgba,
-    gst_video::VideoFormat::Xrgb,
-    gst_video::VideoFormat::Argb,
-    gst_video::VideoFormat::Xbgr,
-    gst_video::VideoFormat::Abgr,
-];
 
 impl BaseTransformImpl for Chroma {
     const MODE: gst_base::subclass::BaseTransformMode =
@@ -441,16 +408,7 @@ impl Chroma {
     /// and learn the range once enough frames were sampled.
     fn calibrate(&self, state: &mut State, area: Area, plane: &mut [u8], stride: usize) {
         let (w, h) = (state.width as i32, state.height as i32);
-        let fitted = area.fit(w, h);
-        if fitted != area && state.warned_area != Some(area) {
-            state.warned_area = Some(area);
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Settings,
-                ("Calibration area does not fit the {}x{} frame", w, h),
-                ["{:?} used as {:?}", area, fitted]
-            );
-        }
+        let fitted = area.fit_or_warn(w, h, self.obj().upcast_ref(), &mut state.warned_area);
         state.frames_sampled += 1;
         // The last calibration frame only adds to histograms that are no longer read.
         if state.frames_sampled <= RANGE_AFTER_FRAMES {

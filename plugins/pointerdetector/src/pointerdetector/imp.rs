@@ -69,6 +69,7 @@ use gst_video::subclass::prelude::*;
 
 use kms_plugin_common::colorkey::{
     BitMask, ByteOrder, CalibrationArea, ColorLut, HsvRange, bgr_to_hsv, color_range_structure,
+    packed_rgb_pad_templates,
 };
 use kms_plugin_common::draw::Canvas;
 use kms_plugin_common::{BgraImage, PackedLayout, composite, image, spawn_image_load};
@@ -99,20 +100,6 @@ const POINTER_RADIUS: i64 = 10;
 const WHITE: [u8; 3] = [255, 255, 255];
 const GREEN: [u8; 3] = [0, 255, 0];
 const RED: [u8; 3] = [0, 0, 255];
-
-/// Every packed 8-bit RGB layout; BGR (Kurento's format) first.
-const FORMATS: [gst_video::VideoFormat; 10] = [
-    gst_video::VideoFormat::Bgr,
-    gst_video::VideoFormat::Bgrx,
-    gst_video::VideoFormat::Bgra,
-    gst_video::VideoFormat::Rgb,
-    gst_video::VideoFormat::Rgbx,
-    gst_video::VideoFormat::Rgba,
-    gst_video::VideoFormat::Xrgb,
-    gst_video::VideoFormat::Argb,
-    gst_video::VideoFormat::Xbgr,
-    gst_video::VideoFormat::Abgr,
-];
 
 #[derive(Debug, Clone, PartialEq)]
 struct Window {
@@ -343,10 +330,9 @@ impl ObjectImpl for PointerDetector {
             }
             "calibration-area" => {
                 let s: Option<gst::Structure> = value.get().expect("type checked upstream");
-                let area = match s.as_deref().map(CalibrationArea::from_structure) {
-                    None => CalibrationArea::default(),
-                    Some(Ok(area)) => area,
-                    Some(Err(e)) => {
+                let area = match CalibrationArea::from_property(s.as_deref()) {
+                    Ok(area) => area,
+                    Err(e) => {
                         gst::element_imp_warning!(
                             self,
                             gst::LibraryError::Settings,
@@ -399,27 +385,8 @@ impl ElementImpl for PointerDetector {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS)
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(packed_rgb_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -477,16 +444,7 @@ impl VideoFilterImpl for PointerDetector {
             let mut state = self.state.lock().unwrap();
             let state = &mut *state;
             let (w, h) = (state.width as i32, state.height as i32);
-            let fitted = area.fit(w, h);
-            if fitted != area && state.warned_area != Some(area) {
-                state.warned_area = Some(area);
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Settings,
-                    ("Calibration area does not fit the {}x{} frame", w, h),
-                    ["{:?} used as {:?}", area, fitted]
-                );
-            }
+            let fitted = area.fit_or_warn(w, h, self.obj().upcast_ref(), &mut state.warned_area);
             if calibrate {
                 self.calibrate(state, fitted, plane, stride);
             }
