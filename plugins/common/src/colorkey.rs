@@ -386,13 +386,25 @@ impl BitMask {
         layout: PackedLayout,
         lut: &ColorLut,
     ) {
+        self.fill_dispatch::<false>(plane, stride, layout, lut);
+    }
+
+    fn fill_dispatch<const SAMPLED: bool>(
+        &mut self,
+        plane: &[u8],
+        stride: usize,
+        layout: PackedLayout,
+        lut: &ColorLut,
+    ) {
         debug_assert_eq!(ByteOrder::of(layout), lut.order());
-        let first = layout.blue.min(layout.red);
         // Monomorphised per layout so the byte offsets are constants in the hot loop.
-        match (layout.bytes_per_pixel, first) {
-            (3, 0) => self.fill::<3, 0>(plane, stride, lut),
-            (4, 0) => self.fill::<4, 0>(plane, stride, lut),
-            (4, 1) => self.fill::<4, 1>(plane, stride, lut),
+        match (layout.bytes_per_pixel, layout.blue.min(layout.red), SAMPLED) {
+            (3, 0, false) => self.fill::<3, 0>(plane, stride, lut),
+            (4, 0, false) => self.fill::<4, 0>(plane, stride, lut),
+            (4, 1, false) => self.fill::<4, 1>(plane, stride, lut),
+            (3, 0, true) => self.fill_sampled::<3, 0>(plane, stride, lut),
+            (4, 0, true) => self.fill_sampled::<4, 0>(plane, stride, lut),
+            (4, 1, true) => self.fill_sampled::<4, 1>(plane, stride, lut),
             _ => self.fill_any(plane, stride, layout, lut),
         }
     }
@@ -433,13 +445,7 @@ impl BitMask {
         layout: PackedLayout,
         lut: &ColorLut,
     ) {
-        let first = layout.blue.min(layout.red);
-        match (layout.bytes_per_pixel, first) {
-            (3, 0) => self.fill_sampled::<3, 0>(plane, stride, lut),
-            (4, 0) => self.fill_sampled::<4, 0>(plane, stride, lut),
-            (4, 1) => self.fill_sampled::<4, 1>(plane, stride, lut),
-            _ => self.fill_any(plane, stride, layout, lut),
-        }
+        self.fill_dispatch::<true>(plane, stride, layout, lut);
     }
 
     fn fill_sampled<const BPP: usize, const FIRST: usize>(
