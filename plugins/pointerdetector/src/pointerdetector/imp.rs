@@ -178,6 +178,8 @@ struct Shared {
     windows: Arc<Vec<WindowEntry>>,
     icons: HashMap<IconKey, Arc<BgraImage>>,
     calibrate_pending: bool,
+    /// Copy of the tracked range for the property, so reading it never waits for a frame.
+    range: Option<HsvRange>,
 }
 
 impl Default for Shared {
@@ -191,6 +193,7 @@ impl Default for Shared {
             windows: Arc::new(Vec::new()),
             icons: HashMap::new(),
             calibrate_pending: false,
+            range: None,
         }
     }
 }
@@ -199,7 +202,6 @@ struct State {
     layout: PackedLayout,
     width: usize,
     height: usize,
-    range: Option<HsvRange>,
     lut: Option<ColorLut>,
     mask: BitMask,
     blobs: Blobs,
@@ -214,7 +216,6 @@ impl Default for State {
             layout: PackedLayout::BGR,
             width: 0,
             height: 0,
-            range: None,
             lut: None,
             mask: BitMask::new(0, 0),
             blobs: Blobs::default(),
@@ -349,9 +350,6 @@ impl ObjectImpl for PointerDetector {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        if pspec.name() == "color-range" {
-            return color_range_structure(self.state.lock().unwrap().range).to_value();
-        }
         let shared = self.shared.lock().unwrap();
         match pspec.name() {
             "show-debug-region" => shared.show_debug_region.to_value(),
@@ -363,6 +361,7 @@ impl ObjectImpl for PointerDetector {
                 .unwrap_or_else(|| gst::Structure::new_empty("windows"))
                 .to_value(),
             "calibration-area" => shared.calibration.to_structure().to_value(),
+            "color-range" => color_range_structure(shared.range).to_value(),
             _ => unimplemented!(),
         }
     }
@@ -588,7 +587,7 @@ impl PointerDetector {
             Some(range) => {
                 gst::info!(CAT, imp = self, "Tracking colour range {:?}", range);
                 state.lut = Some(ColorLut::new(&range, ByteOrder::of(state.layout)));
-                state.range = Some(range);
+                self.shared.lock().unwrap().range = Some(range);
             }
             None => gst::element_imp_warning!(
                 self,
