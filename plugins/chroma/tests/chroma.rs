@@ -394,3 +394,37 @@ fn without_calibration_area_frames_pass_untouched() {
         "negative corners clamp to 0"
     );
 }
+
+#[test]
+fn backgrounds_load_over_http() {
+    use std::io::{Read, Write};
+    let body = std::fs::read(png("bg-http.png", BACKGROUND, 3)).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (status, payload) in [("200 OK", body), ("404 Not Found", b"gone".to_vec())] {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&payload);
+        }
+    });
+    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    s.set_area(2, 2, 10, 10);
+    s.set_background(&format!("http://127.0.0.1:{port}/bg.png"));
+    s.wait_loaded();
+    calibrate(&mut s);
+    assert_eq!(bgr(s.run(scene)[5][5]), BACKGROUND);
+    // An HTTP error is a warning naming the status; the loaded background stays.
+    s.set_background(&format!("http://127.0.0.1:{port}/missing.png"));
+    let warning = s.next_warning();
+    assert!(warning.contains("404"), "{warning}");
+    assert_eq!(bgr(s.run(scene)[5][5]), BACKGROUND);
+}

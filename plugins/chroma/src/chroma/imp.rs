@@ -33,6 +33,10 @@
  *   (`background-loaded` tells). A failed load posts a WARNING (resource, open-read) naming
  *   the URI and the reason, keeps the previous background, and video keeps flowing (Kurento
  *   posted an ERROR "Background not loaded").
+ * - `image-background` reads back the last URI set (empty when unset), whether or not it
+ *   could be loaded.
+ * - Calibration happens once per element lifetime, as in Kurento: later changes of
+ *   `calibration-area` or of the caps keep the learnt colour.
  * - The background is rescaled from the original image whenever the frame size changes,
  *   not resized in place repeatedly.
  * - Replaced pixels of formats with alpha become opaque.
