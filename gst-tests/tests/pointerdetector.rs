@@ -96,7 +96,7 @@ type Event = (usize, String, String);
 fn run_clip(element_setup: impl Fn(&gst::Element)) -> (Vec<Event>, Vec<String>) {
     init();
     let pipeline = gst::parse::launch(&format!(
-        "{} ! pointerdetector name=pd ! fakesink sync=false",
+        "{} ! video/x-raw,format=BGR ! pointerdetector name=pd ! fakesink sync=false",
         decode_webm("pointer_640x480.webm")
     ))
     .unwrap()
@@ -131,6 +131,28 @@ fn run_clip(element_setup: impl Fn(&gst::Element)) -> (Vec<Event>, Vec<String>) 
             gst::PadProbeReturn::Ok
         });
 
+    // Frames (after calibration) whose output shows the red pointer dot at the disc's centre.
+    let dot_on_disc = Arc::new(AtomicUsize::new(0));
+    let (dots, counter, centres) = (dot_on_disc.clone(), frames.clone(), truth());
+    pd.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let index = counter.load(Ordering::SeqCst) - 1;
+            let caps = pad.current_caps().unwrap();
+            let video = gst_video::VideoInfo::from_caps(&caps).unwrap();
+            if let Some(buffer) = info.buffer()
+                && index > CALIBRATE_AT
+            {
+                let (_, cx, cy) = centres[index];
+                let map = buffer.map_readable().unwrap();
+                let i = cy as usize * video.stride()[0] as usize + cx as usize * 3;
+                if map[i..i + 3] == [0, 0, 255] {
+                    dots.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let counter = frames.clone();
@@ -155,6 +177,12 @@ fn run_clip(element_setup: impl Fn(&gst::Element)) -> (Vec<Event>, Vec<String>) 
         "every frame went through"
     );
     let events = events.lock().unwrap().clone();
+    let tracked = dot_on_disc.load(Ordering::SeqCst);
+    assert_eq!(
+        tracked,
+        300 - CALIBRATE_AT - 1,
+        "the pointer is drawn on the disc in every frame after calibration"
+    );
     (events, warnings)
 }
 
