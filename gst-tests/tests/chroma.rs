@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gst_tests::pipeline::{decode_webm, run_to_eos};
+use gst_tests::{decode_webm, run_to_end};
 
 static INIT: Once = Once::new();
 
@@ -100,7 +100,9 @@ fn run_clip(background: Option<&str>) -> (Frames, Frames, Vec<String>) {
             }
             gst::PadProbeReturn::Ok
         });
-    let warnings = run_to_eos(&pipeline, Duration::from_secs(120)).unwrap();
+    let run = run_to_end(&pipeline, gst::ClockTime::from_seconds(120));
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let warnings = run.warnings;
     assert_eq!(index.load(Ordering::SeqCst), 300);
     let inputs = inputs.lock().unwrap().clone();
     let outputs = outputs.lock().unwrap().clone();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use gst::prelude::*;
-use gst_tests::pipeline::{decode_webm, run_to_eos};
+use gst_tests::{decode_webm, run_to_end};
 
 static INIT: Once = Once::new();
 
@@ -170,7 +170,9 @@ fn run_clip(element_setup: impl Fn(&gst::Element)) -> (Vec<Event>, Vec<String>) 
         }
         gst::BusSyncReply::Pass
     });
-    let warnings = run_to_eos(&pipeline, Duration::from_secs(120)).unwrap();
+    let run = run_to_end(&pipeline, gst::ClockTime::from_seconds(120));
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let warnings = run.warnings;
     assert_eq!(
         frames.load(Ordering::SeqCst),
         300,

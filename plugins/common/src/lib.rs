@@ -15,5 +15,5 @@ pub mod draw;
 pub mod image;
 pub mod pixels;
 
-pub use image::{BgraImage, ImageLoadError, load_image, spawn_image_load};
+pub use image::{BgraImage, ImageLoadError, PendingWarnings, load_image, spawn_image_load};
 pub use pixels::{PackedLayout, composite};

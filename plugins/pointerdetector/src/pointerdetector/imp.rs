@@ -72,7 +72,7 @@ use kms_plugin_common::colorkey::{
     packed_rgb_pad_templates,
 };
 use kms_plugin_common::draw::Canvas;
-use kms_plugin_common::{BgraImage, PackedLayout, composite, image, spawn_image_load};
+use kms_plugin_common::{BgraImage, PackedLayout, PendingWarnings, composite, spawn_image_load};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -230,6 +230,8 @@ impl Default for State {
 pub struct PointerDetector {
     shared: Mutex<Shared>,
     state: Mutex<State>,
+    /// Image load failures waiting for the element to have a bus.
+    warnings: PendingWarnings,
 }
 
 #[glib::object_subclass]
@@ -381,6 +383,18 @@ impl ElementImpl for PointerDetector {
             )
         });
         Some(&*ELEMENT_METADATA)
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        let result = self.parent_change_state(transition)?;
+        if transition == gst::StateChange::NullToReady {
+            // Images set before the element joined a pipeline may have failed already.
+            self.warnings.flush(self.obj().upcast_ref());
+        }
+        Ok(result)
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
@@ -667,7 +681,7 @@ impl PointerDetector {
                     Ok(icon) => imp.icon_loaded(key, icon),
                     Err(err) => {
                         gst::warning!(CAT, imp = imp, "{}", err);
-                        image::post_load_warning(obj.upcast_ref(), &err);
+                        imp.warnings.report(obj.upcast_ref(), err);
                     }
                 }
             });
