@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::time::Duration;
 
 use gst::prelude::*;
 use gst_tests::{decode_webm, run_to_end};
