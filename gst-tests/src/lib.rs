@@ -14,6 +14,15 @@ pub fn media(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A launch fragment that decodes one of the bundled VP8 clips:
+/// `filesrc ! matroskademux ! vp8dec ! videoconvert`.
+pub fn decode_webm(name: &str) -> String {
+    format!(
+        "filesrc location=\"{}\" ! matroskademux ! vp8dec ! videoconvert",
+        media(name).display()
+    )
+}
+
 /// An axis-aligned box in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoxXywh {

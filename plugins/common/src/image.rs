@@ -65,6 +65,17 @@ impl BgraImage {
     /// Bilinear resize (OpenCV `INTER_LINEAR`, as Kurento uses). Returns `None` for an empty
     /// target, which callers skip instead of failing (Kurento's Q-05 crash).
     pub fn resized(&self, width: usize, height: usize) -> Option<BgraImage> {
+        self.resized_with(width, height, imgproc::INTER_LINEAR)
+    }
+
+    /// Resize with an OpenCV interpolation (`imgproc::INTER_*`), e.g. the bicubic scaling
+    /// Kurento's pointer detector uses for window icons. `None` for an empty target.
+    pub fn resized_with(
+        &self,
+        width: usize,
+        height: usize,
+        interpolation: i32,
+    ) -> Option<BgraImage> {
         if width == 0 || height == 0 || self.width == 0 || self.height == 0 {
             return None;
         }
@@ -85,7 +96,7 @@ impl BgraImage {
             core::Size::new(width as i32, height as i32),
             0.0,
             0.0,
-            imgproc::INTER_LINEAR,
+            interpolation,
         )
         .ok()?;
         Some(BgraImage {

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MPL-2.0
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct PointerDetector(ObjectSubclass<imp::PointerDetector>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "pointerdetector",
+        gst::Rank::NONE,
+        PointerDetector::static_type(),
+    )
+}
