@@ -55,6 +55,11 @@ fn ident(s: String) -> String {
     }
 }
 
+/// Upper-cases the first character only (`ICECandidatePairs` stays, `name` → `Name`).
+pub fn cap_first_pub(s: &str) -> String {
+    cap_first(s)
+}
+
 fn cap_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
