@@ -378,10 +378,11 @@ impl Reader<'_> {
         }
     }
 
-    fn param(&mut self, v: &Spanned, what: &str) -> Option<Param> {
-        let m = self.object(v, what)?;
-        let name = self.required_name(m, v.pos, what)?;
-        let what = format!("{what} '{name}'");
+    fn param(&mut self, v: &Spanned, element: &str, container: &str) -> Option<Param> {
+        let what = format!("{element} of {container}");
+        let m = self.object(v, &what)?;
+        let name = self.required_name(m, v.pos, &what)?;
+        let what = format!("{element} '{name}' of {container}");
         let ty = self.member_type(m, "type", v.pos, &what)?;
         Some(Param {
             doc: self.string(m, "doc", &what).unwrap_or_default(),
@@ -404,21 +405,26 @@ impl Reader<'_> {
         };
         items
             .into_iter()
-            .filter_map(|p| self.param(p, &format!("{element} of {what}")))
+            .filter_map(|p| self.param(p, element, what))
             .collect()
     }
 
-    fn method(&mut self, v: &Spanned, what: &str, is_constructor: bool) -> Option<Method> {
-        let m = self.object(v, what)?;
+    fn method(&mut self, v: &Spanned, container: &str, is_constructor: bool) -> Option<Method> {
+        let element = if is_constructor {
+            "constructor"
+        } else {
+            "method"
+        };
+        let m = self.object(v, &format!("{element} of {container}"))?;
         let name = if is_constructor {
             "constructor".to_string()
         } else {
-            self.required_name(m, v.pos, what)?
+            self.required_name(m, v.pos, &format!("method of {container}"))?
         };
         let what = if is_constructor {
-            what.to_string()
+            format!("constructor of {container}")
         } else {
-            format!("{what} '{name}'")
+            format!("method '{name}' of {container}")
         };
         let ret = match self.get(m, "return") {
             None => None,
@@ -449,13 +455,13 @@ impl Reader<'_> {
             None => None,
         };
         let constructor = match self.get(m, "constructor") {
-            Some(c) => self.method(c, &format!("constructor of {what}"), true),
+            Some(c) => self.method(c, &what, true),
             None => None,
         };
         let methods = self
             .array(m, "methods", &what)
             .into_iter()
-            .filter_map(|x| self.method(x, &format!("method of {what}"), false))
+            .filter_map(|x| self.method(x, &what, false))
             .collect();
         let events = self
             .array(m, "events", &what)

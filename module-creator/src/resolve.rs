@@ -134,9 +134,10 @@ pub fn fuse(docs: Vec<Document>) -> Result<Module, Errors> {
         types.extend(d.complex_types);
         events.extend(d.events);
     }
+    // A missing key is reported at the start of the module's first file.
     let where_ = files.first().map(|f| Loc {
         file: f.clone(),
-        pos: Default::default(),
+        pos: crate::json::Pos { line: 1, col: 1 },
     });
     let missing = |key: &str| match &where_ {
         Some(l) => Diagnostic::at(
