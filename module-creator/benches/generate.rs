@@ -10,11 +10,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn generate_all(modules: &Path) -> usize {
-    let project = kurento_module_creator::resolve_tree(modules).expect("project descriptors are valid");
+    let project =
+        kurento_module_creator::resolve_tree(modules).expect("project descriptors are valid");
     project
         .generated_modules()
         .iter()
-        .map(|m| kurento_module_creator::rust::generate(&project, m).expect("generation works").len())
+        .map(|m| {
+            kurento_module_creator::rust::generate(&project, m)
+                .expect("generation works")
+                .len()
+        })
         .sum()
 }
 
@@ -23,7 +28,8 @@ fn parse_all(modules: &Path) -> usize {
     for entry in std::fs::read_dir(modules).unwrap().flatten() {
         let dir = entry.path().join("interface");
         for f in kurento_module_creator::resolve::find_kmd_files(&dir).unwrap_or_default() {
-            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
             n += v.as_object().map_or(0, |o| o.len());
         }
     }
@@ -55,8 +61,20 @@ fn main() {
     let g = median(gen_times);
     let p = median(parse_times);
     println!("Rust stubs of all project modules: {bytes} bytes of Rust");
-    println!("  cold (first run, templates compiled): {:.1} ms", cold.as_secs_f64() * 1e3);
-    println!("  warm median of {runs}: {:.1} ms (target <= 70 ms)", g.as_secs_f64() * 1e3);
-    println!("  peer, strict serde_json parse of the same files: {:.2} ms", p.as_secs_f64() * 1e3);
-    println!("  ratio generation / parse: {:.1}x", g.as_secs_f64() / p.as_secs_f64());
+    println!(
+        "  cold (first run, templates compiled): {:.1} ms",
+        cold.as_secs_f64() * 1e3
+    );
+    println!(
+        "  warm median of {runs}: {:.1} ms (target <= 70 ms)",
+        g.as_secs_f64() * 1e3
+    );
+    println!(
+        "  peer, strict serde_json parse of the same files: {:.2} ms",
+        p.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio generation / parse: {:.1}x",
+        g.as_secs_f64() / p.as_secs_f64()
+    );
 }
