@@ -612,13 +612,13 @@ impl Reader<'_> {
                 loc: self.loc(pos),
             });
         }
-        if let Some(c) = self.get(m, "code") {
-            if self.object(c, "'code'").is_some() {
-                doc.code = Some(Located {
-                    value: c.to_value(),
-                    loc: self.loc(c.pos),
-                });
-            }
+        if let Some(c) = self.get(m, "code")
+            && self.object(c, "'code'").is_some()
+        {
+            doc.code = Some(Located {
+                value: c.to_value(),
+                loc: self.loc(c.pos),
+            });
         }
         for c in self.array(m, "remoteClasses", "the module") {
             if let Some(c) = self.remote_class(c) {

@@ -134,7 +134,7 @@ impl Gen<'_> {
     fn check_default(&self, v: &Value, r: &ResolvedType, single: bool) -> Result<(), String> {
         if !single || r.collection != Collection::Single {
             return match (r.collection, v) {
-                (Collection::List, Value::Array(items)) if !single || true => {
+                (Collection::List, Value::Array(items)) => {
                     let inner = ResolvedType {
                         collection: Collection::Single,
                         ..r.clone()

@@ -336,14 +336,11 @@ fn main() -> ExitCode {
         eprintln!("Missing required option: r\n\n{USAGE}");
         return ExitCode::from(1);
     }
-    if let Some(t) = &o.templates {
-        if !t.is_dir() {
-            eprintln!(
-                "Templates directory {} does not exist or is not readable",
-                t.display()
-            );
-            return ExitCode::from(1);
-        }
+    if let Some(t) = &o.templates
+        && !t.is_dir()
+    {
+        eprintln!("Templates directory {} does not exist or is not readable", t.display());
+        return ExitCode::from(1);
     }
     match run(&o) {
         Ok(()) => {
