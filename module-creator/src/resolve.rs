@@ -1086,6 +1086,48 @@ impl Module {
         Value::Object(map)
     }
 
+    /// The resolved descriptor as text with the top-level keys in the order of kmd-format.md
+    /// §11 (`name`, `version`, `kurentoVersion`, …, `remoteClasses`, `complexTypes`, `events`);
+    /// pretty-printed or compact (one line, as embedded in a module library).
+    pub fn output_model_text(&self, pretty: bool) -> String {
+        const ORDER: [&str; 11] = [
+            "name",
+            "version",
+            "kurentoVersion",
+            "kurentoMavenVersion",
+            "kurentoNpmVersion",
+            "repository",
+            "imports",
+            "code",
+            "remoteClasses",
+            "complexTypes",
+            "events",
+        ];
+        let model = self.output_model();
+        let mut parts = Vec::new();
+        for key in ORDER {
+            let Some(v) = model.get(key) else { continue };
+            let text = if pretty {
+                serde_json::to_string_pretty(v)
+                    .unwrap_or_default()
+                    .replace('\n', "\n  ")
+            } else {
+                v.to_string()
+            };
+            let k = Value::String(key.to_string());
+            parts.push(if pretty {
+                format!("  {k}: {text}")
+            } else {
+                format!("{k}:{text}")
+            });
+        }
+        if pretty {
+            format!("{{\n{}\n}}\n", parts.join(",\n"))
+        } else {
+            format!("{{{}}}", parts.join(","))
+        }
+    }
+
     /// `-p` summary lines and their digest (module-creator.md §1.1).
     pub fn simple_summary(&self) -> Vec<String> {
         use md5::{Digest, Md5};

@@ -608,7 +608,7 @@ pub fn generate(project: &Project, module: &Module) -> Result<String, Errors> {
             .filter_map(|n| dep.complex_type(n))
             .map(|t| g.complex_type(dep, t))
             .collect();
-        type_groups.push(json!({"submodule": format!("{m}_types"), "types": types}));
+        type_groups.push(json!({"submodule": format!("{m}_types"), "dep": m, "types": types}));
     }
     let events: Vec<Value> = module.events.iter().map(|e| g.event(e)).collect();
     let classes: Vec<Value> = module.remote_classes.iter().map(|c| g.class(c)).collect();
@@ -627,7 +627,7 @@ pub fn generate(project: &Project, module: &Module) -> Result<String, Errors> {
     if !g.errors.is_empty() {
         return Err(Errors(g.errors));
     }
-    let descriptor = module.output_model().to_string();
+    let descriptor = module.output_model_text(false);
     let ctx = json!({
         "module": module.name,
         "prefix": module.runtime_prefix(),

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, element: &str) {
@@ -15,13 +18,31 @@ fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, eleme
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_kurento-module-scaffold"))
-        .args(["--output", tmp.to_str().unwrap(), prefix, name, snake, if opencv { "true" } else { "false" }])
+        .args([
+            "--output",
+            tmp.to_str().unwrap(),
+            prefix,
+            name,
+            snake,
+            if opencv { "true" } else { "false" },
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let project = tmp.join(snake.replace('_', "-"));
-    let kmd = std::fs::read_to_string(project.join(format!("interface/{}.{name}.kmd.json", name.to_lowercase()))).unwrap();
-    assert!(kmd.contains(if opencv { "\"OpenCVFilter\"" } else { "\"Filter\"" }));
+    let kmd = std::fs::read_to_string(
+        project.join(format!("interface/{}.{name}.kmd.json", name.to_lowercase())),
+    )
+    .unwrap();
+    assert!(kmd.contains(if opencv {
+        "\"OpenCVFilter\""
+    } else {
+        "\"Filter\""
+    }));
 
     // Shared by both flavours and kept between runs, so dependencies build once.
     let target = repo().join("target").join("scaffold-check");
@@ -34,7 +55,10 @@ fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, eleme
         .env_remove("CARGO_PKG_NAME")
         .status()
         .unwrap();
-    assert!(status.success(), "cargo test of the scaffolded {name} project failed");
+    assert!(
+        status.success(),
+        "cargo test of the scaffolded {name} project failed"
+    );
 
     let plugins = target.join("debug");
     let registry = tmp.join("registry.bin");
@@ -45,23 +69,58 @@ fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, eleme
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&inspect.stdout);
-    assert!(inspect.status.success(), "gst-inspect-1.0 {element}: {}", String::from_utf8_lossy(&inspect.stderr));
-    assert!(text.contains("Video/Filter") && text.contains("invert"), "{text}");
+    assert!(
+        inspect.status.success(),
+        "gst-inspect-1.0 {element}: {}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    assert!(
+        text.contains("Video/Filter") && text.contains("invert"),
+        "{text}"
+    );
 
     let launch = Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=20", "!", "videoconvert", "!", element, "invert=true", "!", "videoconvert", "!", "fakesink"])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=20",
+            "!",
+            "videoconvert",
+            "!",
+            element,
+            "invert=true",
+            "!",
+            "videoconvert",
+            "!",
+            "fakesink",
+        ])
         .env("GST_PLUGIN_PATH", &plugins)
         .env("GST_REGISTRY", &registry)
         .output()
         .unwrap();
-    assert!(launch.status.success(), "gst-launch-1.0 with {element}: {}", String::from_utf8_lossy(&launch.stderr));
-    assert!(plugins.join(format!("libkms{}module.so", name.to_lowercase())).is_file(), "module library built");
+    assert!(
+        launch.status.success(),
+        "gst-launch-1.0 with {element}: {}",
+        String::from_utf8_lossy(&launch.stderr)
+    );
+    assert!(
+        plugins
+            .join(format!("libkms{}module.so", name.to_lowercase()))
+            .is_file(),
+        "module library built"
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]
 fn gstreamer_flavour_builds_and_runs() {
-    scaffold_and_check("App", "VideoModule", "video_module", false, "appvideomodule");
+    scaffold_and_check(
+        "App",
+        "VideoModule",
+        "video_module",
+        false,
+        "appvideomodule",
+    );
 }
 
 #[test]
@@ -71,11 +130,19 @@ fn opencv_flavour_builds_and_runs() {
 
 #[test]
 fn usage_and_bad_names() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kurento-module-scaffold")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kurento-module-scaffold"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: kurento-module-scaffold"));
     let out = Command::new(env!("CARGO_BIN_EXE_kurento-module-scaffold"))
-        .args(["--output", std::env::temp_dir().to_str().unwrap(), "App", "video module!"])
+        .args([
+            "--output",
+            std::env::temp_dir().to_str().unwrap(),
+            "App",
+            "video module!",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -313,7 +313,7 @@ fn run(o: &Opts) -> Result<(), (Errors, bool)> {
         std::fs::create_dir_all(dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(format!("{}.kmd.json", module.name));
-        let text = serde_json::to_string_pretty(&model).unwrap_or_default() + "\n";
+        let text = module.output_model_text(true);
         std::fs::write(&path, text).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     }
     Ok(())
@@ -339,7 +339,10 @@ fn main() -> ExitCode {
     if let Some(t) = &o.templates
         && !t.is_dir()
     {
-        eprintln!("Templates directory {} does not exist or is not readable", t.display());
+        eprintln!(
+            "Templates directory {} does not exist or is not readable",
+            t.display()
+        );
         return ExitCode::from(1);
     }
     match run(&o) {
