@@ -47,18 +47,21 @@ fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, eleme
     // Shared by both flavours and kept between runs, so dependencies build once.
     let target = repo().join("target").join("scaffold-check");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .arg("test")
-        .current_dir(&project)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("CARGO_MANIFEST_DIR")
-        .env_remove("CARGO_PKG_NAME")
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "cargo test of the scaffolded {name} project failed"
-    );
+    // `cargo build` leaves the two libraries in target/debug; `cargo test` runs the generated tests.
+    for cmd in ["build", "test"] {
+        let status = Command::new(&cargo)
+            .arg(cmd)
+            .current_dir(&project)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .env_remove("CARGO_PKG_NAME")
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "cargo {cmd} of the scaffolded {name} project failed"
+        );
+    }
 
     let plugins = target.join("debug");
     let registry = tmp.join("registry.bin");
