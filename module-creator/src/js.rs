@@ -97,6 +97,21 @@ fn doc(s: &str) -> String {
         .replace("*/", "* /")
 }
 
+/// `name?: type` for each parameter.
+fn ts_params(ts: &mut Ts, params: &[Param]) -> Vec<String> {
+    params
+        .iter()
+        .map(|p| {
+            format!(
+                "{}{}: {}",
+                p.name,
+                if p.optional { "?" } else { "" },
+                ts.ty(&p.ty)
+            )
+        })
+        .collect()
+}
+
 fn ts_class(project: &Project, ts: &mut Ts, m: &Module, c: &RemoteClass) -> Value {
     let parent = project.parent_class(c).map(|(pm, pc)| {
         ts.used.insert((pm.name.clone(), pc.name.clone()));
@@ -108,18 +123,7 @@ fn ts_class(project: &Project, ts: &mut Ts, m: &Module, c: &RemoteClass) -> Valu
     });
     let mut members = Vec::new();
     for meth in &c.methods {
-        let params: Vec<String> = meth
-            .params
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}{}: {}",
-                    p.name,
-                    if p.optional { "?" } else { "" },
-                    ts.ty(&p.ty)
-                )
-            })
-            .collect();
+        let params = ts_params(ts, &meth.params);
         let ret = meth
             .ret
             .as_ref()
@@ -152,22 +156,10 @@ fn ts_class(project: &Project, ts: &mut Ts, m: &Module, c: &RemoteClass) -> Valu
         }
     }
     members.push(json!({"doc": "Any other event name.", "sig": "on(event: string, listener: (event: any) => void): this;"}));
-    let ctor_params: Vec<String> = c
+    let ctor_params = c
         .constructor
         .as_ref()
-        .map(|k| {
-            k.params
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}{}: {}",
-                        p.name,
-                        if p.optional { "?" } else { "" },
-                        ts.ty(&p.ty)
-                    )
-                })
-                .collect()
-        })
+        .map(|k| ts_params(ts, &k.params))
         .unwrap_or_default();
     json!({"name": c.name, "doc": doc(&c.doc), "extends": parent, "members": members,
            "ctor_params": ctor_params, "creatable": !c.is_abstract && c.constructor.is_some()})
