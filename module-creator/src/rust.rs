@@ -111,6 +111,9 @@ impl Gen<'_> {
                 "RemoteObject".into()
             }
             TypeKind::RemoteClass | TypeKind::Event => "ObjectId".into(),
+            TypeKind::Register if !self.project.subtypes(&r.module, &r.name).is_empty() => {
+                format!("{}Any", self.type_path(r))
+            }
             TypeKind::Enum | TypeKind::Register => self.type_path(r),
         }
     }
@@ -276,7 +279,7 @@ impl Gen<'_> {
                     json!({"variant": variant, "wire": v})
                 })
                 .collect();
-            return json!({"is_enum": true, "name": t.name, "doc": doc_lines(&t.doc), "key": key, "values": values,
+            return json!({"is_enum": true, "any": null, "name": t.name, "doc": doc_lines(&t.doc), "key": key, "values": values,
                           "first": values.first().map(|v| v["variant"].clone())});
         }
         let fields: Vec<Value> = self
@@ -291,8 +294,31 @@ impl Gen<'_> {
             .into_iter()
             .map(|(mm, n)| format!("{}.{n}", runtime_prefix(&mm)))
             .collect();
+        // A type with subtypes is referenced through `<Type>Any`, which keeps the concrete type
+        // named by `__module__`/`__type__` (e.g. the `Stats<>` of getStats).
+        let any = if accepted.is_empty() {
+            Value::Null
+        } else {
+            let mut variants = vec![json!({"variant": t.name, "path": t.name, "key": key})];
+            for (mm, n) in self.project.subtypes(&m.name, &t.name) {
+                let r = ResolvedType {
+                    module: mm.clone(),
+                    name: n.clone(),
+                    kind: TypeKind::Register,
+                    collection: Collection::Single,
+                };
+                // Relative to the group the base type is rendered in, which sees every group.
+                let path = if mm == m.name {
+                    n.clone()
+                } else {
+                    self.type_path(&r)
+                };
+                variants.push(json!({"variant": n, "path": path, "key": format!("{}.{n}", runtime_prefix(&mm))}));
+            }
+            json!({"name": format!("{}Any", t.name), "variants": variants})
+        };
         json!({"is_enum": false, "name": t.name, "doc": doc_lines(&t.doc), "key": key, "module_prefix": m.runtime_prefix(),
-               "fields": fields, "accepted": accepted})
+               "fields": fields, "accepted": accepted, "any": any})
     }
 
     fn event(&mut self, e: &Event) -> Value {
@@ -539,6 +565,7 @@ fn foreign_types(project: &Project, module: &Module) -> Vec<(String, Vec<String>
             for p in project.register_fields(&m, t) {
                 push_ref(&p.ty, &mut todo);
             }
+            todo.extend(project.subtypes(&m, &n));
         }
     }
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();

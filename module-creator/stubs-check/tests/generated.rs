@@ -645,3 +645,38 @@ fn pointerdetector_optional_list_and_optional_fields() {
     );
     m.release(h);
 }
+
+// ---- polymorphic complex types: a Stats<> map keeps each entry's concrete type --------------
+
+#[test]
+fn stats_values_keep_their_concrete_type() {
+    use kurento_module_stubs_check::core::generated::{
+        KmdValue, RTCInboundRTPStreamStats, StatsAny, WireError,
+    };
+    let inbound = json!({"__module__": "kurento", "__type__": "RTCInboundRTPStreamStats", "id": "in1", "type": "inboundrtp",
+                         "timestampMillis": 1700000000000i64, "ssrc": "1234", "associateStatsId": "", "isRemote": false,
+                         "mediaTrackId": "t", "transportId": "tr", "codecId": "c", "firCount": 1, "pliCount": 2, "nackCount": 3,
+                         "sliCount": 0, "remb": 300000, "packetsLost": 4, "fractionLost": 0.5,
+                         "packetsReceived": 1000, "bytesReceived": 123456, "jitter": 0.01});
+    match StatsAny::from_json(&inbound).unwrap() {
+        StatsAny::RTCInboundRTPStreamStats(RTCInboundRTPStreamStats {
+            packets_received,
+            ssrc,
+            ..
+        }) => {
+            assert_eq!((packets_received, ssrc.as_str()), (1000, "1234"));
+        }
+        other => panic!("decoded as {other:?}"),
+    }
+    assert_eq!(StatsAny::from_json(&inbound).unwrap().to_json(), inbound);
+    let plain = json!({"id": "e", "type": "element", "timestampMillis": 5});
+    assert!(matches!(
+        StatsAny::from_json(&plain),
+        Ok(StatsAny::Stats(_))
+    ));
+    let tag = json!({"__module__": "kurento", "__type__": "Tag", "key": "k", "value": "v"});
+    assert_eq!(
+        StatsAny::from_json(&tag),
+        Err(WireError::Unexpected("Type Tag is not compatible".into()))
+    );
+}
