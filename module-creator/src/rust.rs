@@ -45,6 +45,46 @@ pub fn snake_case(name: &str) -> String {
     ident(out)
 }
 
+/// Rust names for a list of wire names: snake_case, or the wire name itself when two would
+/// collide (crowddetector events carry both `roiId` and the older `roiID`).
+pub fn rust_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    // Names that are plain camelCase (`roiId`) get snake_case first; odd spellings (`roiID`)
+    // fall back to themselves when their snake_case is taken.
+    let camel = |s: &str| {
+        let mut out = String::new();
+        for (i, w) in s.split('_').enumerate() {
+            out.push_str(&if i == 0 { w.to_string() } else { cap_first(w) });
+        }
+        out
+    };
+    let mut out: Vec<Option<String>> = vec![None; names.len()];
+    let mut used: Vec<String> = Vec::new();
+    for pass in 0..2 {
+        for (i, n) in names.iter().enumerate() {
+            let snake = snake_case(n);
+            let canonical = camel(snake.trim_end_matches('_')) == *n;
+            if out[i].is_some() || (pass == 0 && !canonical) {
+                continue;
+            }
+            let mut r = snake;
+            if used.contains(&r) {
+                r = ident(
+                    n.chars()
+                        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+                        .collect(),
+                );
+            }
+            while used.contains(&r) {
+                r.push('_');
+            }
+            used.push(r.clone());
+            out[i] = Some(r);
+        }
+    }
+    out.into_iter().map(Option::unwrap_or_default).collect()
+}
+
 fn ident(s: String) -> String {
     if KEYWORDS.contains(&s.as_str()) {
         format!("{s}_")
@@ -227,9 +267,8 @@ impl Gen<'_> {
     }
 
     /// Field of a complex type or event: Rust name/type and its decode/encode statements.
-    fn field(&mut self, p: &Param, inherited_default: bool) -> Value {
+    fn field(&mut self, p: &Param, inherited_default: bool, rust: String) -> Value {
         let ty = self.rust_type(&p.ty, Place::Value);
-        let rust = snake_case(&p.name);
         let wire = lit(&p.name);
         let default = if p.optional && inherited_default {
             self.default_expr(p, &ty)
@@ -282,11 +321,18 @@ impl Gen<'_> {
             return json!({"is_enum": true, "any": null, "name": t.name, "doc": doc_lines(&t.doc), "key": key, "values": values,
                           "first": values.first().map(|v| v["variant"].clone())});
         }
+        let names = rust_names(
+            self.project
+                .register_fields(&m.name, t)
+                .into_iter()
+                .map(|p| p.name.as_str()),
+        );
         let fields: Vec<Value> = self
             .project
             .register_fields(&m.name, t)
             .into_iter()
-            .map(|p| self.field(p, true))
+            .zip(names)
+            .map(|(p, rust)| self.field(p, true, rust))
             .collect();
         let accepted: Vec<String> = self
             .project
@@ -327,8 +373,14 @@ impl Gen<'_> {
         let mut args = Vec::new();
         let mut inits = Vec::new();
         let mut stamps = Vec::new();
-        for (declarer, p) in self.project.event_fields(e) {
-            let f = self.field(p, false);
+        let names = rust_names(
+            self.project
+                .event_fields(e)
+                .into_iter()
+                .map(|(_, p)| p.name.as_str()),
+        );
+        for ((declarer, p), rust) in self.project.event_fields(e).into_iter().zip(names) {
+            let f = self.field(p, false, rust);
             let rust = f["rust"].as_str().unwrap().to_string();
             let runtime_owned = (declarer == "RaiseBase"
                 && matches!(p.name.as_str(), "source" | "timestampMillis" | "tags"))
@@ -408,14 +460,14 @@ impl Gen<'_> {
         (lines, names)
     }
 
-    fn param_decl(&self, p: &Param, constructor: bool) -> String {
+    fn param_decl(&self, p: &Param, constructor: bool, rust: &str) -> String {
         let ty = self.rust_type(&p.ty, Place::Param);
         let ty = if p.optional && !(constructor && p.default_value.is_some()) {
             format!("Option<{ty}>")
         } else {
             ty
         };
-        format!("{}: {ty}", snake_case(&p.name))
+        format!("{rust}: {ty}")
     }
 
     fn class(&mut self, c: &RemoteClass) -> Value {
@@ -430,18 +482,24 @@ impl Gen<'_> {
         let mut arms = Vec::new();
         for m in &c.methods {
             let rust = snake_case(&m.name);
-            let args: Vec<String> = m.params.iter().map(|p| self.param_decl(p, false)).collect();
+            let pnames = rust_names(m.params.iter().map(|p| p.name.as_str()));
+            let args: Vec<String> = m
+                .params
+                .iter()
+                .zip(&pnames)
+                .map(|(p, r)| self.param_decl(p, false, r))
+                .collect();
             let ret = m
                 .ret
                 .as_ref()
                 .map(|r| self.rust_type(&r.ty, Place::Value))
                 .unwrap_or_else(|| "()".into());
             let mut doc = doc_lines(&m.doc);
-            for p in &m.params {
+            for (p, r) in m.params.iter().zip(&pnames) {
                 if let Value::Array(a) = &mut doc {
                     a.push(json!(format!(
                         "* `{}`{}: {}",
-                        snake_case(&p.name),
+                        r,
                         if p.optional { " (optional)" } else { "" },
                         one_line(&p.doc)
                     )));
@@ -485,13 +543,15 @@ impl Gen<'_> {
             None
         } else {
             c.constructor.as_ref().map(|k| {
+                let pnames = rust_names(k.params.iter().map(|p| p.name.as_str()));
                 let fields: Vec<Value> = k
                     .params
                     .iter()
-                    .map(|p| json!({"decl": self.param_decl(p, true), "doc": doc_lines(&p.doc)}))
+                    .zip(&pnames)
+                    .map(|(p, r)| json!({"decl": self.param_decl(p, true, r), "doc": doc_lines(&p.doc)}))
                     .collect();
                 let (lines, names) = self.decode_params(&k.params, true);
-                let inits: Vec<String> = k.params.iter().zip(&names).map(|(p, a)| format!("{}: {a}", snake_case(&p.name))).collect();
+                let inits: Vec<String> = pnames.iter().zip(&names).map(|(r, a)| format!("{r}: {a}")).collect();
                 json!({"struct": format!("{}Constructor", c.name), "doc": doc_lines(&k.doc), "fields": fields, "lines": lines,
                        "inits": inits.join(", "), "required": k.params.iter().any(|p| !p.optional),
                        "factory_fn": format!("create_{}", snake_case(&c.name))})

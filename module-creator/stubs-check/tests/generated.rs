@@ -321,8 +321,12 @@ mod crowd_impl {
         fn set_processing_width(&self, w: i32) -> Result<(), KurentoError> {
             *self.width.lock().unwrap() = w;
             // Stands for a bus message of the element: raise the matching event.
-            self.ctx
-                .emit(CrowdDetectorFluidity::new(12.5, 1, self.rois[0].id.clone()));
+            self.ctx.emit(CrowdDetectorFluidity::new(
+                12.5,
+                1,
+                self.rois[0].id.clone(),
+                self.rois[0].id.clone(),
+            ));
             Ok(())
         }
     }
@@ -415,6 +419,7 @@ fn crowddetector_defaults_properties_and_events() {
     assert_eq!(data["source"], id);
     assert_eq!(data["type"], "CrowdDetectorFluidity");
     assert_eq!(data["roiId"], "roi1");
+    assert_eq!(data["roiID"], "roi1", "the older name clients still read");
     assert_eq!(data["fluidityPercentage"], 12.5);
     assert_eq!(data["fluidityLevel"], 1);
     assert_eq!(data["tags"], json!([]));
@@ -424,7 +429,10 @@ fn crowddetector_defaults_properties_and_events() {
     // The event type reads back through serde.
     let back: crowddetector::generated::CrowdDetectorFluidity =
         serde_json::from_value(data.clone()).unwrap();
-    assert_eq!(back.roi_id, "roi1");
+    assert_eq!(
+        (back.roi_id.as_str(), back.roiID.as_str()),
+        ("roi1", "roi1")
+    );
     assert_eq!(back.source.0, id);
     m.release(h);
 }
