@@ -183,3 +183,42 @@ export async function use(f: chroma.ChromaFilter, c: crowd.CrowdDetectorFilter, 
   fs.writeFileSync(usage, "import * as chroma from './chroma';\nexport const w: chroma.WindowParam = { topRightCornerX: 'five', topRightCornerY: 5, width: 30, height: 30 };\n");
   assert.throws(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', usage], { encoding: 'utf8' }));
 });
+
+/** Everything of a descriptor the protocol depends on (docs left out). */
+function signature(kmd) {
+  const s = new Set();
+  const add = (...x) => s.add(JSON.stringify(x));
+  for (const c of kmd.remoteClasses || []) {
+    add('class', c.name, c.extends, !!c.abstract);
+    for (const p of (c.constructor && c.constructor.params) || []) add('ctor', c.name, p.name, p.type, !!p.optional, p.defaultValue);
+    for (const m of c.methods || []) {
+      add('method', c.name, m.name, m.return && m.return.type);
+      for (const p of m.params || []) add('param', c.name, m.name, p.name, p.type, !!p.optional, p.defaultValue);
+    }
+    for (const p of c.properties || []) add('prop', c.name, p.name, p.type, !!p.readOnly, !!p.final);
+    for (const e of c.events || []) add('classEvent', c.name, e);
+  }
+  for (const t of kmd.complexTypes || []) {
+    add('type', t.name, t.typeFormat, t.extends, t.values);
+    for (const p of t.properties || []) add('field', t.name, p.name, p.type, !!p.optional, p.defaultValue);
+  }
+  for (const e of kmd.events || []) {
+    add('event', e.name, e.extends);
+    for (const p of e.properties || []) add('eventField', e.name, p.name, p.type, !!p.optional);
+  }
+  return s;
+}
+
+test('core, elements and filters descriptors match the published kurento-client 7.3.0 ones', () => {
+  for (const m of ['core', 'elements', 'filters']) {
+    const dir = path.join(out, 'kmd');
+    execFileSync(creator(), ['-r', path.join(repo, 'modules', m, 'interface'), '-o', dir], { encoding: 'utf8' });
+    const mine = signature(JSON.parse(fs.readFileSync(path.join(dir, `${m}.kmd.json`), 'utf8')));
+    // The published files have raw newlines inside strings (kmd-format.md §2): escape them first.
+    const text = fs.readFileSync(require.resolve(`kurento-client-${m}/src/${m}.kmd.json`), 'utf8');
+    const published = signature(JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"/gs, (str) => str.replace(/\n/g, '\\n').replace(/\t/g, '\\t'))));
+    assert.ok(published.size > 10, `${m}: the published descriptor was read`);
+    assert.deepStrictEqual([...mine].filter((x) => !published.has(x)), [], `${m}: only in ours`);
+    assert.deepStrictEqual([...published].filter((x) => !mine.has(x)), [], `${m}: only in the published descriptor`);
+  }
+});
