@@ -224,10 +224,20 @@ fn run(o: &Opts) -> Result<(), (Errors, bool)> {
                 eprintln!("warning: no *.kmd.json found in {}", d.display())
             }
             Ok(files) => {
+                let mut docs = Vec::new();
                 for f in files {
-                    // Each dependency file is a complete, resolved module (kmd-format.md §10).
-                    let doc = resolve::read_file(&f).map_err(|e| (e, false))?;
-                    deps.push(resolve::fuse(vec![doc]).map_err(|e| (e, false))?);
+                    docs.push(resolve::read_file(&f).map_err(|e| (e, false))?);
+                }
+                // Each dependency file is normally a complete, resolved module (kmd-format.md
+                // §10); a directory holding the several files of one module (one `name` among
+                // them) is fused instead, so a module's interface directory works too.
+                let named = docs.iter().filter(|d| d.name.is_some()).count();
+                if named == 1 && docs.len() > 1 {
+                    deps.push(resolve::fuse(docs).map_err(|e| (e, false))?);
+                } else {
+                    for doc in docs {
+                        deps.push(resolve::fuse(vec![doc]).map_err(|e| (e, false))?);
+                    }
                 }
             }
             Err(e) => eprintln!("warning: {}: {e}", d.display()),
