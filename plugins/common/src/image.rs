@@ -12,6 +12,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use gst::prelude::*;
 use opencv::core::{CV_8U, Mat, Vector};
 use opencv::prelude::*;
 use opencv::{core, imgcodecs, imgproc};
@@ -279,15 +280,44 @@ where
     let _ = sender.send(job);
 }
 
-/// Posts the GStreamer warning every element gives when an image cannot be used: the video
-/// keeps flowing, and the application learns which URI failed and why.
-pub fn post_load_warning(element: &gst::Element, err: &ImageLoadError) {
-    gst::element_warning!(
-        element,
+fn load_warning(element: &gst::Element, err: &ImageLoadError) -> gst::Message {
+    let error = gst::glib::Error::new(
         gst::ResourceError::OpenRead,
-        ("Could not load image '{}'", err.uri),
-        ["{}", err.reason]
+        &format!("Could not load image '{}'", err.uri),
     );
+    gst::message::Warning::builder_from_error(error)
+        .debug(&err.reason)
+        .src(element)
+        .build()
+}
+
+/// Posts the GStreamer warning every element gives when an image cannot be used: the video
+/// keeps flowing, and the application learns which URI failed and why. Returns `false` when
+/// the element has no bus yet (not in a pipeline).
+pub fn post_load_warning(element: &gst::Element, err: &ImageLoadError) -> bool {
+    element.post_message(load_warning(element, err)).is_ok()
+}
+
+/// Load failures that happened before the element had a bus (a property set before the
+/// element joined a pipeline, as `gst-launch-1.0` does): kept and posted once it has one.
+#[derive(Debug, Default)]
+pub struct PendingWarnings(Mutex<Vec<ImageLoadError>>);
+
+impl PendingWarnings {
+    /// Posts the warning now, or keeps it for [`PendingWarnings::flush`].
+    pub fn report(&self, element: &gst::Element, err: ImageLoadError) {
+        if !post_load_warning(element, &err) {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(err);
+        }
+    }
+
+    /// Call after the element's NULL→READY transition, when it is inside a pipeline.
+    pub fn flush(&self, element: &gst::Element) {
+        let pending = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        for err in pending {
+            self.report(element, err);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +367,34 @@ mod tests {
         let bad_scheme = load_image("ftp://host/x.png").unwrap_err();
         assert!(bad_scheme.reason.contains("unsupported URI scheme"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Serves one HTTP response on a local port and returns the URL to fetch it.
+    fn serve_once(status: &str, body: Vec<u8>) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut req = [0u8; 1024];
+                let _ = stream.read(&mut req);
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        format!("http://127.0.0.1:{port}/hat.png")
+    }
+
+    #[test]
+    fn http_images_load() {
+        let image = load_image(&serve_once("200 OK", png_bytes(4))).unwrap();
+        assert_eq!(image.pixel(1, 1), [10, 20, 30, 40]);
+        let err = load_image(&serve_once("200 OK", b"<html>oops</html>".to_vec())).unwrap_err();
+        assert!(err.reason.contains("not a decodable image"), "{err}");
     }
 
     #[test]

@@ -8,5 +8,5 @@
 pub mod image;
 pub mod pixels;
 
-pub use image::{BgraImage, ImageLoadError, load_image, spawn_image_load};
+pub use image::{BgraImage, ImageLoadError, PendingWarnings, load_image, spawn_image_load};
 pub use pixels::{PackedLayout, composite};

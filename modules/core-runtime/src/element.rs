@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `MediaElement`: a plain `GstBin` named by the object id, with Kurento's pad naming
+//! (elements.md §1.2–§1.4):
+//!
+//! * sink pads `sink_<audio|video>_default`, ghosting the branch input;
+//! * per media type an output `tee`; each connection requests a tee pad and ghosts it as
+//!   `<type>_src_<description>_<n>`, linked to the sink element's `sink_<type>_<description>`.
+//!
+//! Connections, their listing and their removal only use these names and the pads' links, so
+//! an element can connect to an element of another module (another copy of this runtime).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use gst::glib;
+use gst::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::flow::FlowTracker;
+use crate::{CoreError, MediaObject, MediaType};
+
+/// How one media type goes through an element.
+pub enum Branch {
+    /// This element has no such media: no pads.
+    None,
+    /// Input goes straight to the output (PassThrough, audio across a video filter).
+    Pass,
+    /// Elements linked in order. With `input`, the first one's sink pad becomes
+    /// `sink_<type>_default`; with `output`, the last one's `src` pad feeds the output tee.
+    Chain {
+        elements: Vec<gst::Element>,
+        input: bool,
+        output: bool,
+    },
+}
+
+pub struct ElementSpec {
+    pub audio: Branch,
+    pub video: Branch,
+}
+
+/// `PassThrough`: audio and video pass unchanged.
+pub fn pass_through() -> ElementSpec {
+    ElementSpec {
+        audio: Branch::Pass,
+        video: Branch::Pass,
+    }
+}
+
+fn make(factory: &str) -> Result<gst::Element, CoreError> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        CoreError::not_available(format!("GStreamer element '{factory}' not available"))
+    })
+}
+
+/// The name of an element's input pad: `sink`, or `video_sink` (textoverlay compatibility).
+fn input_pad_name(e: &gst::Element) -> Option<&'static str> {
+    ["sink", "video_sink"]
+        .into_iter()
+        .find(|n| e.static_pad(n).is_some())
+}
+
+fn caps_kind(pad: &gst::Pad) -> (bool, bool) {
+    let caps = pad.pad_template_caps();
+    (
+        caps.can_intersect(&gst::Caps::new_empty_simple("audio/x-raw")),
+        caps.can_intersect(&gst::Caps::new_empty_simple("video/x-raw")),
+    )
+}
+
+/// The filter host of elements.md §1.2, as a branch: leaky one-buffer queue ▸ converter ▸
+/// `filter` ▸ converter. A slow filter drops frames instead of stalling its producer. The media
+/// type is `Some(Video|Audio)`, or detected from the filter's pads (AUTODETECT); the other
+/// type passes through. Fails with MEDIA_OBJECT_NOT_AVAILABLE when the filter has no
+/// `src`/`sink` pads or handles neither raw audio nor raw video.
+pub fn filter_spec(
+    filter: &gst::Element,
+    media: Option<MediaType>,
+) -> Result<ElementSpec, CoreError> {
+    let not_available = || CoreError::not_available("Media Object not available");
+    let src = filter.static_pad("src").ok_or_else(not_available)?;
+    let sink = filter
+        .static_pad(input_pad_name(filter).ok_or_else(not_available)?)
+        .ok_or_else(not_available)?;
+    let media = match media {
+        Some(m) => m,
+        None => {
+            let ((sa, sv), (da, dv)) = (caps_kind(&sink), caps_kind(&src));
+            if sa && da {
+                MediaType::Audio
+            } else if sv && dv {
+                MediaType::Video
+            } else {
+                return Err(not_available());
+            }
+        }
+    };
+    let queue = make("queue")?;
+    queue.set_property_from_str("leaky", "downstream");
+    queue.set_property("max-size-buffers", 1u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", 0u64);
+    let convert = if media == MediaType::Audio {
+        "audioconvert"
+    } else {
+        "videoconvert"
+    };
+    let chain = Branch::Chain {
+        elements: vec![queue, make(convert)?, filter.clone(), make(convert)?],
+        input: true,
+        output: true,
+    };
+    Ok(match media {
+        MediaType::Audio => ElementSpec {
+            audio: chain,
+            video: Branch::Pass,
+        },
+        _ => ElementSpec {
+            audio: Branch::Pass,
+            video: chain,
+        },
+    })
+}
+
+/// `ElementConnectionData` (server.md §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionData {
+    pub source: String,
+    pub sink: String,
+    pub media_type: MediaType,
+    pub source_description: String,
+    pub sink_description: String,
+}
+
+impl ConnectionData {
+    pub fn to_json(&self) -> Value {
+        json!({"source": self.source, "sink": self.sink, "type": self.media_type.as_str(),
+            "sourceDescription": self.source_description, "sinkDescription": self.sink_description,
+            "__module__": "kurento", "__type__": "ElementConnectionData"})
+    }
+}
+
+type PadParser = fn(&str) -> Option<(MediaType, String)>;
+
+/// Parses `sink_<type>_<description>`.
+fn parse_sink_pad(name: &str) -> Option<(MediaType, String)> {
+    let rest = name.strip_prefix("sink_")?;
+    let (word, desc) = rest.split_once('_')?;
+    Some((MediaType::from_pad_word(word)?, desc.to_string()))
+}
+
+/// Parses `<type>_src_<description>_<n>`.
+fn parse_src_pad(name: &str) -> Option<(MediaType, String)> {
+    let (word, rest) = name.split_once("_src_")?;
+    let (desc, n) = rest.rsplit_once('_')?;
+    n.parse::<u32>().ok()?;
+    Some((MediaType::from_pad_word(word)?, desc.to_string()))
+}
+
+fn pad_owner_name(pad: &gst::Pad) -> Option<String> {
+    pad.parent_element().map(|e| e.name().to_string())
+}
+
+/// Ids of the children of object `id`: elements of the pipeline whose id is `<id>/<leaf>`.
+pub(crate) fn children_of(pipeline: &gst::Pipeline, id: &str) -> Vec<String> {
+    let prefix = format!("{id}/");
+    let mut v: Vec<String> = pipeline
+        .children()
+        .into_iter()
+        .map(|c| c.name().to_string())
+        .filter(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|leaf| !leaf.contains('/'))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `Error` event fields of an ERROR or WARNING message (elements.md §1.4), without `type`
+/// for pipeline-level use; `None` for other messages.
+pub(crate) fn error_fields(msg: &gst::Message, element_name: &str) -> Option<Map<String, Value>> {
+    let (err, debug) = match msg.view() {
+        gst::MessageView::Error(e) => (e.error(), e.debug()),
+        gst::MessageView::Warning(w) => (w.error(), w.debug()),
+        _ => return None,
+    };
+    let code: i32 = unsafe {
+        use glib::translate::ToGlibPtr;
+        let p: *const glib::ffi::GError = err.to_glib_none().0;
+        (*p).code
+    };
+    let source = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+    let mut description = format!(
+        "Error code {code}: {}, source: {source}, element: {element_name}",
+        err.message()
+    );
+    if let Some(d) = debug {
+        description.push_str(&format!(", debug info: {d}"));
+    }
+    let error_type = if let Some(k) = err.kind::<gst::ResourceError>() {
+        match k {
+            gst::ResourceError::OpenRead
+            | gst::ResourceError::OpenWrite
+            | gst::ResourceError::OpenReadWrite => "RESOURCE_ERROR_OPEN",
+            gst::ResourceError::Write => "RESOURCE_ERROR_WRITE",
+            gst::ResourceError::NoSpaceLeft => "RESOURCE_ERROR_NO_SPACE_LEFT",
+            _ => "UNEXPECTED_ELEMENT_ERROR",
+        }
+    } else if let Some(k) = err.kind::<gst::StreamError>() {
+        match k {
+            gst::StreamError::Failed => "STREAM_ERROR_FAILED",
+            gst::StreamError::Decode => "STREAM_ERROR_DECODE",
+            _ => "UNEXPECTED_ELEMENT_ERROR",
+        }
+    } else {
+        "UNEXPECTED_ELEMENT_ERROR"
+    };
+    let mut m = Map::new();
+    m.insert("description".into(), Value::String(description));
+    m.insert("errorCode".into(), json!(code));
+    m.insert("type".into(), Value::String(error_type.into()));
+    Some(m)
+}
+
+type ElementMessageHandler = Box<dyn Fn(&gst::StructureRef, &gst::Object) + Send + Sync>;
+
+pub struct MediaElement {
+    me: Weak<MediaElement>,
+    obj: MediaObject,
+    bin: gst::Bin,
+    pipeline: gst::Pipeline,
+    tees: HashMap<MediaType, gst::Element>,
+    flow_in: HashMap<MediaType, Arc<FlowTracker>>,
+    flow_out: HashMap<MediaType, Arc<FlowTracker>>,
+    pad_counter: AtomicU32,
+    /// encoderBitrate, minEncoderBitrate, maxEncoderBitrate (MediaElement.conf defaults).
+    bitrates: Mutex<[i32; 3]>,
+    element_handlers: Mutex<Vec<ElementMessageHandler>>,
+    bus_handler: Mutex<Option<glib::SignalHandlerId>>,
+}
+
+fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
+    for w in elements.windows(2) {
+        let sink = input_pad_name(&w[1]).unwrap_or("sink");
+        w[0].link_pads(Some("src"), &w[1], Some(sink))
+            .map_err(|_| {
+                CoreError::not_available(format!(
+                    "cannot link '{}' to '{}'",
+                    w[0].name(),
+                    w[1].name()
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+impl MediaElement {
+    /// Builds the element's bin from `spec` and adds it to `pipeline` (a `MediaPipeline`'s,
+    /// possibly from another module: resolve it through the host and `gst_element`).
+    pub fn new(
+        obj: MediaObject,
+        pipeline: &gst::Pipeline,
+        spec: ElementSpec,
+    ) -> Result<Arc<MediaElement>, CoreError> {
+        crate::init()?;
+        let bin = gst::Bin::with_name(obj.id());
+        let mut tees = HashMap::new();
+        let mut inputs = Vec::new();
+        for (media, branch) in [
+            (MediaType::Audio, spec.audio),
+            (MediaType::Video, spec.video),
+        ] {
+            let word = media.pad_word();
+            let make_tee = || -> Result<gst::Element, CoreError> {
+                let tee = gst::ElementFactory::make("tee")
+                    .name(format!("{word}_tee"))
+                    .property("allow-not-linked", true)
+                    .build()
+                    .map_err(|_| {
+                        CoreError::not_available("GStreamer element 'tee' not available")
+                    })?;
+                bin.add(&tee)
+                    .map_err(|_| CoreError::unexpected("cannot add tee"))?;
+                Ok(tee)
+            };
+            let (input, tee) = match branch {
+                Branch::None => continue,
+                Branch::Pass => {
+                    let tee = make_tee()?;
+                    (tee.static_pad("sink"), Some(tee))
+                }
+                Branch::Chain {
+                    elements,
+                    input,
+                    output,
+                } => {
+                    if elements.is_empty() {
+                        return Err(CoreError::unexpected("empty element chain"));
+                    }
+                    for e in &elements {
+                        bin.add(e)
+                            .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
+                    }
+                    link_chain(&elements)?;
+                    let first = &elements[0];
+                    let input = if input {
+                        input_pad_name(first).and_then(|n| first.static_pad(n))
+                    } else {
+                        None
+                    };
+                    let tee = if output {
+                        let tee = make_tee()?;
+                        elements[elements.len() - 1]
+                            .link(&tee)
+                            .map_err(|_| CoreError::unexpected("cannot link branch output"))?;
+                        Some(tee)
+                    } else {
+                        None
+                    };
+                    (input, tee)
+                }
+            };
+            if let Some(target) = input {
+                let ghost = gst::GhostPad::builder_with_target(&target)
+                    .map_err(|_| CoreError::unexpected("cannot ghost input pad"))?
+                    .name(format!("sink_{word}_default"))
+                    .build();
+                bin.add_pad(&ghost)
+                    .map_err(|_| CoreError::unexpected("cannot add sink pad"))?;
+                inputs.push((media, target));
+            }
+            if let Some(tee) = tee {
+                tees.insert(media, tee);
+            }
+        }
+
+        let this = Arc::new_cyclic(|weak: &Weak<MediaElement>| {
+            let tracker = |media: MediaType, event: &'static str| {
+                let weak = weak.clone();
+                FlowTracker::new(Box::new(move |flowing| {
+                    if let Some(e) = weak.upgrade() {
+                        let mut m = Map::new();
+                        m.insert(
+                            "state".into(),
+                            json!(if flowing { "FLOWING" } else { "NOT_FLOWING" }),
+                        );
+                        m.insert("padName".into(), json!("default"));
+                        m.insert("mediaType".into(), json!(media.as_str()));
+                        e.obj.raise_media(event, m);
+                    }
+                }))
+            };
+            let flow_in = inputs
+                .iter()
+                .map(|(m, _)| (*m, tracker(*m, "MediaFlowInStateChanged")))
+                .collect();
+            let flow_out = tees
+                .keys()
+                .map(|m| (*m, tracker(*m, "MediaFlowOutStateChanged")))
+                .collect();
+            MediaElement {
+                me: weak.clone(),
+                obj,
+                bin,
+                pipeline: pipeline.clone(),
+                tees,
+                flow_in,
+                flow_out,
+                pad_counter: AtomicU32::new(0),
+                bitrates: Mutex::new([300_000, 0, 0]),
+                element_handlers: Mutex::new(Vec::new()),
+                bus_handler: Mutex::new(None),
+            }
+        });
+        for (media, target) in &inputs {
+            this.flow_in[media].attach(target);
+        }
+        if let Some(bus) = pipeline.bus() {
+            let weak = Arc::downgrade(&this);
+            let h = bus.connect_sync_message(None, move |_, msg| {
+                if let Some(e) = weak.upgrade() {
+                    e.on_message(msg);
+                }
+            });
+            *this.bus_handler.lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
+        }
+        pipeline
+            .add(&this.bin)
+            .map_err(|_| CoreError::unexpected("cannot add the element to its pipeline"))?;
+        // A failing start is reported by the element's Error event (e.g. a missing file), as
+        // in Kurento; the object itself exists and can be released.
+        let _ = this.bin.sync_state_with_parent();
+        Ok(this)
+    }
+
+    fn is_mine(&self, src: &gst::Object) -> bool {
+        src == self.bin.upcast_ref::<gst::Object>() || src.has_as_ancestor(&self.bin)
+    }
+
+    fn on_message(&self, msg: &gst::Message) {
+        let Some(src) = msg.src() else { return };
+        if !self.is_mine(src) {
+            return;
+        }
+        if let Some(fields) = error_fields(msg, self.obj.id()) {
+            self.obj.raise("Error", fields);
+        } else if let gst::MessageView::Element(e) = msg.view()
+            && let Some(s) = e.structure()
+        {
+            for h in self
+                .element_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+            {
+                h(s, src);
+            }
+        }
+    }
+
+    /// Calls `handler` (on the posting thread) for every ELEMENT message from inside this
+    /// element, e.g. a detector's results to map to events (elements.md §1.4).
+    pub fn on_element_message(
+        &self,
+        handler: impl Fn(&gst::StructureRef, &gst::Object) + Send + Sync + 'static,
+    ) {
+        self.element_handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(handler));
+    }
+
+    pub fn object(&self) -> &MediaObject {
+        &self.obj
+    }
+
+    pub fn bin(&self) -> &gst::Bin {
+        &self.bin
+    }
+
+    /// The borrowed `GstElement *` the module ABI hands out (`gst_element`).
+    pub fn element_ptr(&self) -> *mut c_void {
+        self.bin.as_ptr() as *mut c_void
+    }
+
+    pub fn children(&self) -> Vec<String> {
+        children_of(&self.pipeline, self.obj.id())
+    }
+
+    fn types(media: Option<MediaType>) -> Vec<MediaType> {
+        media
+            .map(|m| vec![m])
+            .unwrap_or_else(|| MediaType::ALL.to_vec())
+    }
+
+    /// `MediaElement.connect` (server.md §10): `sink` is the sink element's bin. Without a media
+    /// type every type both sides have is connected; a sink input already fed by another
+    /// source is taken over.
+    pub fn connect(
+        &self,
+        sink: &gst::Element,
+        media: Option<MediaType>,
+        source_description: &str,
+        sink_description: &str,
+    ) -> Result<(), CoreError> {
+        if sink.parent().as_ref() != Some(self.pipeline.upcast_ref::<gst::Object>()) {
+            return Err(CoreError::connect("Media elements do not share pipeline"));
+        }
+        for m in Self::types(media) {
+            let word = m.pad_word();
+            let tee = self
+                .tees
+                .get(&m)
+                .filter(|_| source_description == "default");
+            let sink_pad = sink.static_pad(&format!("sink_{word}_{sink_description}"));
+            let (Some(tee), Some(sink_pad)) = (tee, sink_pad) else {
+                if media.is_some() {
+                    return Err(CoreError::connect(format!(
+                        "Cannot connect {} from '{source_description}' to '{sink_description}'",
+                        m.as_str()
+                    )));
+                }
+                continue;
+            };
+            if let Some(peer) = sink_pad.peer() {
+                if peer.parent().as_ref() == Some(self.bin.upcast_ref::<gst::Object>()) {
+                    continue; // already connected to us
+                }
+                // One source per sink input: the previous source's owner cleans up on unlink.
+                let _ = peer.unlink(&sink_pad);
+            }
+            let tee_pad = tee
+                .request_pad_simple("src_%u")
+                .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
+            // Media flows *out* only towards connected sinks.
+            self.flow_out[&m].attach(&tee_pad);
+            let n = self.pad_counter.fetch_add(1, Ordering::Relaxed);
+            let ghost = gst::GhostPad::builder_with_target(&tee_pad)
+                .map_err(|_| CoreError::connect("cannot ghost output pad"))?
+                .name(format!("{word}_src_{source_description}_{n}"))
+                .build();
+            let _ = ghost.set_active(true);
+            self.bin
+                .add_pad(&ghost)
+                .map_err(|_| CoreError::connect("cannot add output pad"))?;
+            let sink_id = sink.name().to_string();
+            let mut fields = Map::new();
+            fields.insert("sink".into(), json!(sink_id));
+            fields.insert("mediaType".into(), json!(m.as_str()));
+            fields.insert("sourceMediaDescription".into(), json!(source_description));
+            fields.insert("sinkMediaDescription".into(), json!(sink_description));
+            // Whoever unlinks (disconnect, release of either side, a new source taking the sink
+            // over, possibly from another module) triggers the cleanup and the event here.
+            let (me, weak_tee, disconnected) = (self.me.clone(), tee.downgrade(), fields.clone());
+            ghost.connect_unlinked(move |ghost, _| {
+                if let (Some(e), Some(tee)) = (me.upgrade(), weak_tee.upgrade())
+                    && Self::drop_output(&e.bin, &tee, ghost)
+                {
+                    e.obj
+                        .raise_media("ElementDisconnected", disconnected.clone());
+                }
+            });
+            if ghost.link(&sink_pad).is_err() {
+                Self::drop_output(&self.bin, tee, &ghost);
+                return Err(CoreError::connect(format!(
+                    "cannot link {} to the sink",
+                    m.as_str()
+                )));
+            }
+            self.obj.raise_media("ElementConnected", fields);
+        }
+        Ok(())
+    }
+
+    /// Removes an output pad and its tee pad; false when it was already gone.
+    fn drop_output(bin: &gst::Bin, tee: &gst::Element, ghost: &gst::GhostPad) -> bool {
+        if ghost.parent().as_ref() != Some(bin.upcast_ref::<gst::Object>()) {
+            return false;
+        }
+        let target = ghost.target();
+        let _ = ghost.set_target(None::<&gst::Pad>);
+        let _ = ghost.set_active(false);
+        let _ = bin.remove_pad(ghost);
+        if let Some(t) = target {
+            tee.release_request_pad(&t);
+        }
+        true
+    }
+
+    /// `MediaElement.disconnect`: removes the matching connections to `sink`.
+    pub fn disconnect(
+        &self,
+        sink: &gst::Element,
+        media: Option<MediaType>,
+        source_description: &str,
+        sink_description: &str,
+    ) -> Result<(), CoreError> {
+        for m in Self::types(media) {
+            let Some(sink_pad) =
+                sink.static_pad(&format!("sink_{}_{sink_description}", m.pad_word()))
+            else {
+                continue;
+            };
+            for pad in self.bin.src_pads() {
+                let matches = parse_src_pad(&pad.name())
+                    .is_some_and(|(pm, d)| pm == m && d == source_description);
+                if matches && pad.peer().as_ref() == Some(&sink_pad) {
+                    let _ = pad.unlink(&sink_pad);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `getSourceConnections`: who feeds this element.
+    pub fn source_connections(
+        &self,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
+        self.connections(true, media, description)
+    }
+
+    /// `getSinkConnections`: whom this element feeds.
+    pub fn sink_connections(
+        &self,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
+        self.connections(false, media, description)
+    }
+
+    /// Reads the connections off the links of the sink pads (`incoming`) or the source pads,
+    /// filtered by media type and this side's description.
+    fn connections(
+        &self,
+        incoming: bool,
+        media: Option<MediaType>,
+        description: Option<&str>,
+    ) -> Vec<ConnectionData> {
+        let (mine, theirs): (PadParser, PadParser) = if incoming {
+            (parse_sink_pad, parse_src_pad)
+        } else {
+            (parse_src_pad, parse_sink_pad)
+        };
+        let pads = if incoming {
+            self.bin.sink_pads()
+        } else {
+            self.bin.src_pads()
+        };
+        let mut v = Vec::new();
+        for pad in pads {
+            let (Some((m, desc)), Some(peer)) = (mine(&pad.name()), pad.peer()) else {
+                continue;
+            };
+            if media.is_some_and(|x| x != m) || description.is_some_and(|d| d != desc) {
+                continue;
+            }
+            let (Some(other), Some((_, other_desc))) =
+                (pad_owner_name(&peer), theirs(&peer.name()))
+            else {
+                continue;
+            };
+            let me = self.obj.id().to_string();
+            v.push(if incoming {
+                ConnectionData {
+                    source: other,
+                    sink: me,
+                    media_type: m,
+                    source_description: other_desc,
+                    sink_description: desc,
+                }
+            } else {
+                ConnectionData {
+                    source: me,
+                    sink: other,
+                    media_type: m,
+                    source_description: desc,
+                    sink_description: other_desc,
+                }
+            });
+        }
+        v
+    }
+
+    /// `isMediaFlowingIn(mediaType, sinkMediaDescription)`.
+    pub fn is_media_flowing_in(&self, media: MediaType, description: &str) -> bool {
+        description == "default" && self.flow_in.get(&media).is_some_and(|t| t.is_flowing())
+    }
+
+    /// `isMediaFlowingOut(mediaType, sourceMediaDescription)`.
+    pub fn is_media_flowing_out(&self, media: MediaType, description: &str) -> bool {
+        description == "default" && self.flow_out.get(&media).is_some_and(|t| t.is_flowing())
+    }
+
+    /// `isMediaTranscoding`: this runtime never transcodes between connected elements.
+    pub fn is_media_transcoding(&self, _media: MediaType, _bin_name: &str) -> bool {
+        false
+    }
+
+    pub fn gstreamer_dot(&self, details: Option<&str>) -> Result<String, CoreError> {
+        Ok(self
+            .bin
+            .debug_to_dot_data(crate::dot_details(details)?)
+            .to_string())
+    }
+
+    /// `getStats`: map of stat id → `ElementStats`.
+    pub fn stats(&self, _media: Option<MediaType>) -> Value {
+        let id = format!("{}_element", self.obj.id());
+        let ts: i64 = crate::timestamp_millis().parse().unwrap_or(0);
+        json!({ id.clone(): {"id": id, "type": "element", "timestampMillis": ts, "inputLatency": [],
+            "__module__": "kurento", "__type__": "ElementStats"} })
+    }
+
+    /// encoderBitrate (0), minEncoderBitrate (1), maxEncoderBitrate (2).
+    pub fn bitrate(&self, which: usize) -> i32 {
+        self.bitrates.lock().unwrap_or_else(|e| e.into_inner())[which.min(2)]
+    }
+
+    pub fn set_bitrate(&self, which: usize, value: i32) {
+        self.bitrates.lock().unwrap_or_else(|e| e.into_inner())[which.min(2)] = value;
+    }
+
+    /// Unlinks every connection (raising ElementDisconnected on the sources), stops the bin and
+    /// removes it from the pipeline.
+    pub fn release(&self) {
+        if let (Some(h), Some(bus)) = (
+            self.bus_handler
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+            self.pipeline.bus(),
+        ) {
+            bus.disconnect(h);
+        }
+        for pad in self.bin.src_pads() {
+            if let Some(peer) = pad.peer() {
+                let _ = pad.unlink(&peer);
+            }
+        }
+        for pad in self.bin.sink_pads() {
+            if let Some(peer) = pad.peer() {
+                let _ = peer.unlink(&pad);
+            }
+        }
+        let _ = self.bin.set_state(gst::State::Null);
+        let _ = self.pipeline.remove(&self.bin);
+    }
+}

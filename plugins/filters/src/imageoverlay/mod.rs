@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MPL-2.0
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct ImageOverlay(ObjectSubclass<imp::ImageOverlay>)
+        @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "kmsimageoverlay",
+        gst::Rank::NONE,
+        ImageOverlay::static_type(),
+    )
+}
