@@ -112,6 +112,35 @@ fn scaffold_and_check(prefix: &str, name: &str, snake: &str, opencv: bool, eleme
             .is_file(),
         "module library built"
     );
+
+    // The server of this workspace, when built in the same profile, lists the new factories.
+    let server = Path::new(env!("CARGO_BIN_EXE_kurento-module-scaffold"))
+        .with_file_name("kurento-media-server");
+    if server.is_file() {
+        let list = Command::new(&server)
+            .arg("--list")
+            .env("KURENTO_MODULES_PATH", &plugins)
+            .env("GST_PLUGIN_PATH", &plugins)
+            .env("GST_REGISTRY", &registry)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&list.stdout);
+        assert!(
+            list.status.success(),
+            "{}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+        let lower = name.to_lowercase();
+        assert!(
+            text.contains(&format!("\t{name}\n")) && text.contains(&format!("\t{lower}.{name}\n")),
+            "{text}"
+        );
+    } else {
+        eprintln!(
+            "{} not built: factory listing not checked",
+            server.display()
+        );
+    }
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
