@@ -14,3 +14,5 @@ cargo build --release --workspace --locked
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
 # GLib criticals are bugs: make them fail the run, as gst-plugins-rs CI does.
 G_DEBUG=fatal_warnings cargo test --release --workspace --locked
+# The generated JavaScript client modules in the real kurento-client, and their .d.ts with tsc.
+(cd module-creator/js-test && npm ci --no-audit --no-fund && node --test)
