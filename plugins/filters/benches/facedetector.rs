@@ -33,11 +33,7 @@ fn media(name: &str) -> PathBuf {
 
 /// Process CPU time (all threads), in seconds.
 fn cpu_seconds() -> f64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage only writes the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    kms_plugin_common::bench::process_cpu_time().as_secs_f64()
 }
 
 /// Decodes the clip once into memory at the given size and format.

@@ -273,22 +273,7 @@ impl ElementImpl for FaceDetector {
             let caps = gst_video::VideoCapsBuilder::new()
                 .format_list(FORMATS)
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
+            kms_plugin_common::templates::filter_pad_templates(&caps)
         });
         PAD_TEMPLATES.as_ref()
     }
