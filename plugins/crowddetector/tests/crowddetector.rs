@@ -85,6 +85,7 @@ fn properties_round_trip() {
 
 #[test]
 fn parse_matches_build() {
+    init();
     let mut r = square("a", 0.1, 0.2, 0.3, 0.4);
     r.config.send_optical_flow_event = true;
     r.config.occupancy_level_max = 80;
