@@ -258,6 +258,8 @@ impl Host {
             .unwrap();
         let appsink = gst::ElementFactory::make("appsink")
             .property("sync", false)
+            // No preroll: the pipeline stays PLAYING, so the paced source never waits on it.
+            .property("async", false)
             .property("emit-signals", true)
             .build()
             .unwrap();
@@ -332,6 +334,8 @@ impl Host {
         }
         source.bin().add_many([&filesrc, &demux]).unwrap();
         filesrc.link(&demux).unwrap();
+        // The demuxer pulls from the source: the source must be ready first.
+        filesrc.set_state(gst::State::Ready).unwrap();
         demux.sync_state_with_parent().unwrap();
         filesrc.sync_state_with_parent().unwrap();
     }
