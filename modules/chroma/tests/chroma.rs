@@ -18,7 +18,7 @@ fn module() -> (&'static Host, Module) {
         gstchroma::plugin_register_static().unwrap();
     });
     let host = Host::new();
-    let m = host.module(kmschromamodule::kurento_module_entry());
+    let m = host.module(kmschromamodule::kurento_module_entry);
     assert_eq!(m.name(), "chroma");
     (host, m)
 }

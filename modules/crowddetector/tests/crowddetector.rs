@@ -19,7 +19,7 @@ fn module() -> (&'static Host, Module) {
         gstcrowddetector::plugin_register_static().unwrap();
     });
     let host = Host::new();
-    let m = host.module(kmscrowddetectormodule::kurento_module_entry());
+    let m = host.module(kmscrowddetectormodule::kurento_module_entry);
     assert_eq!(m.name(), "crowddetector");
     (host, m)
 }
@@ -69,8 +69,7 @@ fn people() -> HashMap<(usize, String), usize> {
 fn level_at(events: &[Event], roi: &str, frame: usize) -> i64 {
     events
         .iter()
-        .filter(|e| e.data["roiId"] == roi && e.frame <= frame)
-        .last()
+        .rfind(|e| e.data["roiId"] == roi && e.frame <= frame)
         .map_or(0, |e| e.data["occupancyLevel"].as_i64().unwrap())
 }
 

@@ -185,10 +185,10 @@ impl Host {
         );
     }
 
-    /// Loads a module table (`<lib>::kurento_module_entry()`).
-    pub fn module(&'static self, table: *const ModuleVTable) -> Module {
+    /// Loads a module through its entry point (`<lib>::kurento_module_entry`).
+    pub fn module(&'static self, entry: extern "C" fn() -> *const ModuleVTable) -> Module {
         // SAFETY: module tables are static.
-        let table = unsafe { &*table };
+        let table = unsafe { &*entry() };
         assert_eq!(table.abi_version, ABI_VERSION);
         Module { table, host: self }
     }

@@ -15,7 +15,7 @@ fn missing_ocr_data_is_a_clear_error() {
     // SAFETY: this test binary runs this one test; nothing else reads the environment now.
     unsafe { std::env::set_var("TESSDATA_PREFIX", &dir) };
     let host = Host::new();
-    let m = host.module(kmsplatedetectormodule::kurento_module_entry());
+    let m = host.module(kmsplatedetectormodule::kurento_module_entry);
     let (reply, object) = m.create(
         "PlateDetectorFilter",
         json!({"mediaPipeline": host.pipeline_id()}),

@@ -18,7 +18,7 @@ fn module() -> (&'static Host, Module) {
         gstplatedetector::plugin_register_static().unwrap();
     });
     let host = Host::new();
-    let m = host.module(kmsplatedetectormodule::kurento_module_entry());
+    let m = host.module(kmsplatedetectormodule::kurento_module_entry);
     assert_eq!(m.name(), "platedetector");
     (host, m)
 }
