@@ -3,24 +3,19 @@
 //! clip played in real time into a ChromaFilter, whose output is measured (share of plain
 //! screen-green pixels) while the background is set, replaced by a missing image and unset.
 
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gst::prelude::*;
 use kurento_module_filter_common::testing::{Host, Module, error_of};
 use serde_json::{Value, json};
 
-static INIT: Once = Once::new();
-
 fn module() -> (&'static Host, Module) {
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstchroma::plugin_register_static().unwrap();
-    });
-    let host = Host::new();
-    let m = host.module(kmschromamodule::kurento_module_entry);
-    assert_eq!(m.name(), "chroma");
-    (host, m)
+    Host::load(
+        gstchroma::plugin_register_static,
+        kmschromamodule::kurento_module_entry,
+        "chroma",
+    )
 }
 
 fn window() -> Value {
@@ -56,18 +51,6 @@ fn gst_video_info(sample: &gst::Sample) -> (usize, usize, usize) {
     (w, h, (w * 3).div_ceil(4) * 4)
 }
 
-fn wait_frames(host: &Host, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while host.frames() < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "frames stopped at {}",
-            host.frames()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -98,7 +81,7 @@ fn background_is_set_and_unset_on_the_green_screen() {
     host.play_clip(&gst_tests::media("chroma_640x480.webm"), &id);
 
     let background = gst_tests::media("chroma_background_1280x720.jpg");
-    wait_frames(host, 80);
+    host.wait_frames(80);
     let uri = format!("file://{}", background.display());
     assert_eq!(
         m.invoke(o, "setBackground", json!({"uri": uri})),
@@ -113,7 +96,7 @@ fn background_is_set_and_unset_on_the_green_screen() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let set_at = host.frames();
-    wait_frames(host, 150);
+    host.wait_frames(150);
     // A missing image: an Error event, the previous background stays.
     assert_eq!(
         m.invoke(o, "setBackground", json!({"uri": "/nowhere/beach.jpg"})),
@@ -122,7 +105,7 @@ fn background_is_set_and_unset_on_the_green_screen() {
     host.wait_for(Duration::from_secs(10), |e| {
         e.iter().any(|e| e.event_type == "Error")
     });
-    wait_frames(host, 200);
+    host.wait_frames(200);
     assert_eq!(
         m.invoke(o, "unsetBackground", json!({})),
         json!({"value": null})

@@ -4,24 +4,18 @@
 //! in real time into a CrowdDetectorFilter watching a 4×4 grid of regions.
 
 use std::collections::HashMap;
-use std::sync::Once;
 use std::time::Duration;
 
 use gst::prelude::*;
 use kurento_module_filter_common::testing::{Event, Host, Module, error_of};
 use serde_json::{Value, json};
 
-static INIT: Once = Once::new();
-
 fn module() -> (&'static Host, Module) {
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstcrowddetector::plugin_register_static().unwrap();
-    });
-    let host = Host::new();
-    let m = host.module(kmscrowddetectormodule::kurento_module_entry);
-    assert_eq!(m.name(), "crowddetector");
-    (host, m)
+    Host::load(
+        gstcrowddetector::plugin_register_static,
+        kmscrowddetectormodule::kurento_module_entry,
+        "crowddetector",
+    )
 }
 
 const FRAMES: usize = 150;

@@ -185,6 +185,42 @@ impl Host {
         );
     }
 
+    /// Initialises GStreamer, registers the plugin of the module's element once per process
+    /// (`gst<name>::plugin_register_static`), and loads the module named `name` on a new host.
+    pub fn load(
+        register: fn() -> Result<(), gst::glib::BoolError>,
+        entry: extern "C" fn() -> *const ModuleVTable,
+        name: &str,
+    ) -> (&'static Host, Module) {
+        static REGISTERED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        gst::init().unwrap();
+        {
+            let mut done = REGISTERED.lock().unwrap();
+            if !done.contains(&(register as usize)) {
+                register().unwrap();
+                done.push(register as usize);
+            }
+        }
+        let host = Host::new();
+        let module = host.module(entry);
+        assert_eq!(module.name(), name);
+        (host, module)
+    }
+
+    /// Waits until the counted element has received `n` frames; returns how many it has.
+    pub fn wait_frames(&self, n: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.frames() < n {
+            assert!(
+                Instant::now() < deadline,
+                "frames stopped at {}",
+                self.frames()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.frames()
+    }
+
     /// Loads a module through its entry point (`<lib>::kurento_module_entry`).
     pub fn module(&'static self, entry: extern "C" fn() -> *const ModuleVTable) -> Module {
         // SAFETY: module tables are static.

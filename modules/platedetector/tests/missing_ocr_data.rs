@@ -9,13 +9,14 @@ use serde_json::json;
 
 #[test]
 fn missing_ocr_data_is_a_clear_error() {
-    gst::init().unwrap();
-    gstplatedetector::plugin_register_static().unwrap();
     let dir = std::env::temp_dir().join(format!("no-tessdata-{}", std::process::id()));
     // SAFETY: this test binary runs this one test; nothing else reads the environment now.
     unsafe { std::env::set_var("TESSDATA_PREFIX", &dir) };
-    let host = Host::new();
-    let m = host.module(kmsplatedetectormodule::kurento_module_entry);
+    let (host, m) = Host::load(
+        gstplatedetector::plugin_register_static,
+        kmsplatedetectormodule::kurento_module_entry,
+        "platedetector",
+    );
     let (reply, object) = m.create(
         "PlateDetectorFilter",
         json!({"mediaPipeline": host.pipeline_id()}),

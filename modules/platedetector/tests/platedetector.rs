@@ -3,24 +3,18 @@
 //! (a car approaching with the plate `2843 KLM`) played in real time into a
 //! PlateDetectorFilter, whose `PlateDetected` events the host receives.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use gst::prelude::*;
 use kurento_module_filter_common::testing::{Host, Module, error_of};
 use serde_json::{Value, json};
 
-static INIT: Once = Once::new();
-
 fn module() -> (&'static Host, Module) {
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstplatedetector::plugin_register_static().unwrap();
-    });
-    let host = Host::new();
-    let m = host.module(kmsplatedetectormodule::kurento_module_entry);
-    assert_eq!(m.name(), "platedetector");
-    (host, m)
+    Host::load(
+        gstplatedetector::plugin_register_static,
+        kmsplatedetectormodule::kurento_module_entry,
+        "platedetector",
+    )
 }
 
 #[test]

@@ -4,23 +4,17 @@
 //! is in `pointer_640x480_truth.csv`) played in real time into a PointerDetectorFilter.
 
 use gst::prelude::*;
-use std::sync::Once;
 use std::time::Duration;
 
 use kurento_module_filter_common::testing::{Host, Module, error_of};
 use serde_json::{Value, json};
 
-static INIT: Once = Once::new();
-
 fn module() -> (&'static Host, Module) {
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstpointerdetector::plugin_register_static().unwrap();
-    });
-    let host = Host::new();
-    let m = host.module(kmspointerdetectormodule::kurento_module_entry);
-    assert_eq!(m.name(), "pointerdetector");
-    (host, m)
+    Host::load(
+        gstpointerdetector::plugin_register_static,
+        kmspointerdetectormodule::kurento_module_entry,
+        "pointerdetector",
+    )
 }
 
 #[derive(Clone, Copy)]
@@ -97,19 +91,6 @@ fn expected(w: Win, from: usize, to: usize) -> Vec<(usize, String, String)> {
     out
 }
 
-fn wait_frames(host: &Host, n: usize) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while host.frames() < n {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "frames stopped at {}",
-            host.frames()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    host.frames()
-}
-
 #[test]
 fn window_events_follow_the_pointer() {
     let (host, m) = module();
@@ -143,12 +124,12 @@ fn window_events_follow_the_pointer() {
     host.play_clip(&gst_tests::media("pointer_640x480.webm"), &id);
 
     // The disc sits in the calibration region for the first 60 frames.
-    let calibrated_at = wait_frames(host, 10);
+    let calibrated_at = host.wait_frames(10);
     assert_eq!(
         m.invoke(o, "trackColorFromCalibrationRegion", json!({})),
         json!({"value": null})
     );
-    let removed_at = wait_frames(host, 200);
+    let removed_at = host.wait_frames(200);
     assert_eq!(
         m.invoke(o, "removeWindow", json!({"windowId": C.id})),
         json!({"value": null})
