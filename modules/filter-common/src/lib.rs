@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MPL-2.0
+//! What the modules of Kurento's example filters (chroma, crowddetector, platedetector,
+//! pointerdetector) share, so each module crate only maps its remote class to its element:
+//!
+//! * [`Filter`]: the element wrapped in Kurento's filter host (elements.md §1.2) inside the
+//!   pipeline, built on `kurento-core-runtime` (which answers everything inherited from core:
+//!   `connect`, `getName`, tags, media-flow and `Error` events);
+//! * [`Filter::on_message`] and [`Filter::raise`]: element messages to events (§1.4), with the
+//!   runtime filling `source`, `timestampMillis` and `tags` (so `sendTagsInEvents` works);
+//! * [`check_id`] (quirk Q-27) and [`calibration_area`], the parameter checks two classes share;
+//! * [`testing`]: a small fake host driving a module through its C ABI, for the modules' tests.
+
+pub mod testing;
+
+use std::ffi::c_void;
+use std::sync::{Arc, LazyLock};
+
+use gst::glib::translate::FromGlibPtrNone;
+use gst::prelude::*;
+use kurento_core_runtime::{EventEmitter, MediaElement, MediaObject, MediaType, SubscriptionGate};
+use serde_json::Value;
+
+pub use kurento_core_runtime::CoreError;
+pub use {gst, serde_json};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "kmsfiltermodule",
+        gst::DebugColorFlags::empty(),
+        Some("Kurento filter modules"),
+    )
+});
+
+/// 40107 MEDIA_OBJECT_ILLEGAL_PARAM_ERROR.
+pub fn illegal_param(message: impl Into<String>) -> CoreError {
+    CoreError::new(40107, "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", message)
+}
+
+/// The element behind a borrowed `GstElement *` of the module ABI (a new reference).
+pub fn element_from_ptr(ptr: *mut c_void) -> Option<gst::Element> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the host hands out valid, borrowed GstElement pointers; take our own reference.
+    Some(unsafe { gst::Element::from_glib_none(ptr as *mut gst::ffi::GstElement) })
+}
+
+/// ids become GstStructure names (windows, regions), so they must be valid ones: a
+/// letter first, then letters, digits or `/ - _ . : +`. `what` names the id in the message.
+pub fn check_id(what: &str, id: &str) -> Result<(), CoreError> {
+    let mut chars = id.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "/-_.:+".contains(c)) {
+        Ok(())
+    } else {
+        Err(illegal_param(format!(
+            "Invalid {what} '{id}': it must start with a letter and contain only letters, digits and / - _ . : +"
+        )))
+    }
+}
+
+/// The `calibration_area` structure of chroma and pointerdetector from a `WindowParam`
+/// (whose `topRightCorner*` is the top-left corner). `what` names the parameter.
+pub fn calibration_area(
+    what: &str,
+    x: i32,
+    y: i32,
+    width: i32,
+    height: i32,
+) -> Result<gst::Structure, CoreError> {
+    if x < 0 || y < 0 {
+        return Err(illegal_param(format!(
+            "'{what}': the corner ({x}, {y}) must not be negative"
+        )));
+    }
+    if width <= 0 || height <= 0 {
+        return Err(illegal_param(format!(
+            "'{what}': the size {width}x{height} must be positive"
+        )));
+    }
+    Ok(gst::Structure::builder("calibration_area")
+        .field("x", x)
+        .field("y", y)
+        .field("width", width)
+        .field("height", height)
+        .build())
+}
+
+/// Reads a typed field of an element message; a missing or mistyped field drops the message
+/// with a warning (elements.md §1.4).
+pub fn message_field<T>(s: &gst::StructureRef, name: &str) -> Option<T>
+where
+    T: for<'a> gst::glib::value::FromValue<'a> + 'static,
+{
+    match s.get::<T>(name) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            gst::warning!(CAT, "dropping message {s}: field '{name}': {e}");
+            None
+        }
+    }
+}
+
+/// A filter object: the GStreamer element inside Kurento's filter host, in its pipeline.
+pub struct Filter {
+    media: Arc<MediaElement>,
+    element: gst::Element,
+}
+
+impl Filter {
+    /// Makes the element `factory`, lets `configure` set it up before it starts, and places it
+    /// in the filter host of object `id` inside the pipeline behind `pipeline` (the
+    /// `gst_element` of the `mediaPipeline` parameter). Events go through `emit` when `gate`
+    /// says a client subscribed (the generated `Context`'s `emit_json` / `is_subscribed`).
+    pub fn new(
+        id: &str,
+        pipeline: *mut c_void,
+        factory: &str,
+        emit: EventEmitter,
+        gate: SubscriptionGate,
+        configure: impl FnOnce(&gst::Element) -> Result<(), CoreError>,
+    ) -> Result<Filter, CoreError> {
+        kurento_core_runtime::init()?;
+        let pipeline = element_from_ptr(pipeline)
+            .and_then(|e| e.downcast::<gst::Pipeline>().ok())
+            .ok_or_else(|| CoreError::unexpected("'mediaPipeline' is not a MediaPipeline"))?;
+        let element = gst::ElementFactory::make(factory).build().map_err(|_| {
+            CoreError::not_available(format!(
+                "Media Object not available: GStreamer element '{factory}' not found (is its plugin in GST_PLUGIN_PATH?)"
+            ))
+        })?;
+        configure(&element)?;
+        let spec = kurento_core_runtime::filter_spec(&element, Some(MediaType::Video))?;
+        let media = MediaElement::new(MediaObject::with_gate(id, emit, gate), &pipeline, spec)?;
+        Ok(Filter { media, element })
+    }
+
+    /// The filter element itself (`chroma`, `pointerdetector`, …).
+    pub fn element(&self) -> &gst::Element {
+        &self.element
+    }
+
+    pub fn media(&self) -> &Arc<MediaElement> {
+        &self.media
+    }
+
+    /// What the ABI's `gst_element` returns: the object's bin.
+    pub fn element_ptr(&self) -> *mut c_void {
+        self.media.element_ptr()
+    }
+
+    pub fn release(&self) {
+        self.media.release();
+    }
+
+    /// Operations of core's MediaElement / MediaObject; `resolve` gives the `gst_element` of
+    /// another object (a `connect` sink) through the host.
+    pub fn invoke_inherited(
+        &self,
+        op: &str,
+        params: &Value,
+        resolve: &dyn Fn(&str) -> Result<*mut c_void, CoreError>,
+    ) -> Option<Result<Value, CoreError>> {
+        let element = |id: &str| {
+            resolve(id).and_then(|p| {
+                element_from_ptr(p)
+                    .ok_or_else(|| CoreError::not_found(format!("Object '{id}' not found")))
+            })
+        };
+        self.media.invoke_inherited(op, params, &element)
+    }
+
+    /// Calls `handler` on the posting thread for every ELEMENT message of the filter element
+    /// itself (not of the converters around it), with a [`Raiser`] for the object's events.
+    pub fn on_message(
+        &self,
+        handler: impl Fn(&gst::StructureRef, &Raiser) + Send + Sync + 'static,
+    ) {
+        let mine = self.element.as_ptr() as usize;
+        // Weak: the handler is stored in the media element itself.
+        let media = Arc::downgrade(&self.media);
+        self.media.on_element_message(move |s, src| {
+            if src.as_ptr() as usize == mine
+                && let Some(media) = media.upgrade()
+            {
+                handler(s, &Raiser(&media));
+            }
+        });
+    }
+
+    /// Raises an event of the object; see [`Raiser::raise`].
+    pub fn raise(&self, event: &str, value: Value, data_type: &str) {
+        Raiser(&self.media).raise(event, value, data_type);
+    }
+}
+
+/// Raises the events of one object.
+pub struct Raiser<'a>(&'a MediaElement);
+
+impl Raiser<'_> {
+    /// Raises `event` with the fields of `value` (a generated event's JSON). The runtime fills
+    /// `source`, `timestampMillis` and `tags` (so `sendTagsInEvents` applies); `data_type` is
+    /// the `type` of the event data (the class name, except PlateDetected's
+    /// `plate-detected`). Nothing is sent unless a client subscribed.
+    pub fn raise(&self, event: &str, value: Value, data_type: &str) {
+        let Value::Object(mut own) = value else {
+            return;
+        };
+        for owned_by_runtime in ["source", "timestampMillis", "tags"] {
+            own.remove(owned_by_runtime);
+        }
+        own.insert("type".into(), Value::String(data_type.into()));
+        self.0.object().raise(event, own);
+    }
+}
+
+/// Glue between the generated interface of a module crate and [`Filter`]: converts
+/// [`CoreError`] into the crate's `KurentoError`, implements `ModuleObject` for `$object`
+/// (which has fields `ctx: Context` and `filter: Filter`), and defines
+/// `new_filter(ctx, pipeline, factory, configure)`. Call it at the crate root after
+/// `use generated::*;`.
+#[macro_export]
+macro_rules! filter_module_glue {
+    ($object:ty) => {
+        impl From<$crate::CoreError> for KurentoError {
+            fn from(e: $crate::CoreError) -> Self {
+                KurentoError::new(e.code, e.error_type, e.message)
+            }
+        }
+
+        impl ModuleObject for $object {
+            fn gst_element(&self) -> *mut std::ffi::c_void {
+                self.filter.element_ptr()
+            }
+
+            fn invoke_inherited(
+                &self,
+                operation: &str,
+                params: &$crate::serde_json::Value,
+            ) -> Option<Result<$crate::serde_json::Value, KurentoError>> {
+                let resolve = |id: &str| -> Result<*mut std::ffi::c_void, $crate::CoreError> {
+                    let object = self
+                        .ctx
+                        .resolve(id)
+                        .map_err(|e| $crate::CoreError::not_found(e.message))?;
+                    Ok(object.gst_element())
+                };
+                self.filter
+                    .invoke_inherited(operation, params, &resolve)
+                    .map(|r| r.map_err(KurentoError::from))
+            }
+
+            fn release(&self) {
+                self.filter.release();
+            }
+        }
+
+        /// The filter element `factory` of a new object, set up by `configure`, in the
+        /// pipeline `pipeline`.
+        fn new_filter(
+            ctx: &Context,
+            pipeline: &RemoteObject,
+            factory: &str,
+            configure: impl FnOnce(&$crate::gst::Element) -> Result<(), $crate::CoreError>,
+        ) -> Result<$crate::Filter, KurentoError> {
+            let (emit, gate) = (ctx.clone(), ctx.clone());
+            Ok($crate::Filter::new(
+                ctx.object_id(),
+                pipeline.gst_element(),
+                factory,
+                std::sync::Arc::new(move |event: &str, data: $crate::serde_json::Value| {
+                    emit.emit_json(event, data);
+                }),
+                Box::new(move |event: &str| gate.is_subscribed(event)),
+                configure,
+            )?)
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_structure_names() {
+        for ok in ["w1", "top_right", "a/b-c.d:e+f", "Z9"] {
+            assert!(check_id("window id", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1abc", "with space", "ñ", "_x", "a,b", "a;b"] {
+            let e = check_id("window id", bad).unwrap_err();
+            assert_eq!(e.code, 40107, "{bad}");
+            assert!(e.message.contains(&format!("'{bad}'")), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn calibration_areas_are_checked() {
+        gst::init().unwrap();
+        let s = calibration_area("window", 5, 6, 40, 30).unwrap();
+        assert_eq!(s.name(), "calibration_area");
+        assert_eq!(s.get::<i32>("y").unwrap(), 6);
+        assert_eq!(
+            calibration_area("window", -1, 0, 4, 4).unwrap_err().code,
+            40107
+        );
+        let e = calibration_area("window", 0, 0, 0, 4).unwrap_err();
+        assert_eq!(e.message, "'window': the size 0x4 must be positive");
+    }
+}
