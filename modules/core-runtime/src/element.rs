@@ -34,6 +34,13 @@ pub enum Branch {
         input: bool,
         output: bool,
     },
+    /// An endpoint's two independent halves, not linked to each other: `input`'s sink pad
+    /// becomes `sink_<type>_default`, `output`'s `src` pad feeds the output tee (a WebRTC
+    /// endpoint: input ▸ encoder ▸ network, network ▸ decoder ▸ output).
+    Split {
+        input: Option<gst::Element>,
+        output: Option<gst::Element>,
+    },
 }
 
 pub struct ElementSpec {
@@ -299,6 +306,26 @@ impl MediaElement {
                 Branch::Pass => {
                     let tee = make_tee()?;
                     (tee.static_pad("sink"), Some(tee))
+                }
+                Branch::Split { input, output } => {
+                    for e in input.iter().chain(output.iter()) {
+                        bin.add(e)
+                            .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
+                    }
+                    let pad = input
+                        .as_ref()
+                        .and_then(|e| input_pad_name(e).and_then(|n| e.static_pad(n)));
+                    let tee = match &output {
+                        Some(out) => {
+                            let tee = make_tee()?;
+                            out.link_pads(Some("src"), &tee, None).map_err(|_| {
+                                CoreError::unexpected("cannot link branch output")
+                            })?;
+                            Some(tee)
+                        }
+                        None => None,
+                    };
+                    (pad, tee)
                 }
                 Branch::Chain {
                     elements,

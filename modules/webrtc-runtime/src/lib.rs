@@ -124,28 +124,30 @@ pub struct WebRtcEndpoint {
     data_handler: Mutex<Option<DataHandler>>,
 }
 
-/// A branch bin for one media kind: a `sink` ghost feeding a queue (the send side, completed
-/// once the codec is known) and a `src` ghost whose target is set when webrtcbin delivers the
-/// remote stream.
-fn media_bin(word: &str) -> Result<gst::Bin, CoreError> {
-    let bin = gst::Bin::with_name(&format!("{word}_rtc"));
+/// The two halves of one media kind: `<word>_send` (a `sink` ghost feeding a queue, completed
+/// with encoder and payloader once the codec is known) and `<word>_recv` (a `src` ghost whose
+/// target is set when webrtcbin delivers the remote stream). Two bins, so that a loopback does
+/// not make a graph loop through webrtcbin.
+fn media_bins(word: &str) -> Result<(gst::Bin, gst::Bin), CoreError> {
+    let fail = |_| CoreError::unexpected("cannot build the media branch");
+    let send = gst::Bin::with_name(&format!("{word}_send"));
     let queue = gst::ElementFactory::make("queue")
         .name("in_queue")
         .build()
         .map_err(|_| CoreError::not_available("GStreamer element 'queue' not available"))?;
-    bin.add(&queue)
+    send.add(&queue)
         .map_err(|_| CoreError::unexpected("cannot build the media branch"))?;
-    let fail = |_| CoreError::unexpected("cannot build the media branch");
     let sink = gst::GhostPad::builder_with_target(&queue.static_pad("sink").unwrap())
         .map_err(fail)?
         .name("sink")
         .build();
-    bin.add_pad(&sink).map_err(fail)?;
+    send.add_pad(&sink).map_err(fail)?;
+    let recv = gst::Bin::with_name(&format!("{word}_recv"));
     let src = gst::GhostPad::builder(gst::PadDirection::Src)
         .name("src")
         .build();
-    bin.add_pad(&src).map_err(fail)?;
-    Ok(bin)
+    recv.add_pad(&src).map_err(fail)?;
+    Ok((send, recv))
 }
 
 fn err(code: i64, ty: &'static str, msg: impl Into<String>) -> CoreError {
@@ -210,17 +212,15 @@ impl WebRtcEndpoint {
             .build()
             .map_err(|_| CoreError::not_available("GStreamer element 'webrtcbin' not available"))?;
         webrtc.set_property_from_str("bundle-policy", "max-bundle");
-        let (audio, video) = (media_bin("audio")?, media_bin("video")?);
+        let (audio, video) = (media_bins("audio")?, media_bins("video")?);
         let spec = ElementSpec {
-            audio: Branch::Chain {
-                elements: vec![audio.upcast()],
-                input: true,
-                output: true,
+            audio: Branch::Split {
+                input: Some(audio.0.upcast()),
+                output: Some(audio.1.upcast()),
             },
-            video: Branch::Chain {
-                elements: vec![video.upcast()],
-                input: true,
-                output: true,
+            video: Branch::Split {
+                input: Some(video.0.upcast()),
+                output: Some(video.1.upcast()),
             },
         };
         let element = MediaElement::new(obj, pipeline, spec)?;
@@ -445,10 +445,10 @@ impl WebRtcEndpoint {
         }
     }
 
-    fn media_bin(&self, word: &str) -> Option<gst::Bin> {
+    fn media_bin(&self, word: &str, half: &str) -> Option<gst::Bin> {
         self.element
             .bin()
-            .by_name(&format!("{word}_rtc"))
+            .by_name(&format!("{word}_{half}"))
             .and_then(|e| e.downcast::<gst::Bin>().ok())
     }
 
@@ -466,7 +466,7 @@ impl WebRtcEndpoint {
             .get::<&str>("encoding-name")
             .ok()
             .and_then(Codec::from_encoding_name);
-        let (Some(codec), Some(bin)) = (codec, self.media_bin(&media)) else {
+        let (Some(codec), Some(bin)) = (codec, self.media_bin(&media, "recv")) else {
             // Nothing to do with it: drain so webrtcbin never blocks.
             let sink = gst::ElementFactory::make("fakesink")
                 .property("async", false)
@@ -533,7 +533,7 @@ impl WebRtcEndpoint {
         if self.st().send_built.contains_key(media) {
             return Ok(());
         }
-        let bin = self.media_bin(media).ok_or("no media branch")?;
+        let bin = self.media_bin(media, "send").ok_or("no media branch")?;
         let [enc, pay, _, _] = codec.factories();
         let mk = |f: &str| gst::ElementFactory::make(f).build().map_err(|_| format!("no {f}"));
         let mut chain = Vec::new();
@@ -985,7 +985,7 @@ impl WebRtcEndpoint {
     /// `requestKeyframe` (elements.md): asks the remote sender for a key frame (PLI/FIR through
     /// the RTP session).
     pub fn request_keyframe(&self) -> Result<(), CoreError> {
-        let Some(bin) = self.media_bin("video") else {
+        let Some(bin) = self.media_bin("video", "recv") else {
             return Ok(());
         };
         let Some(target) = bin

