@@ -529,7 +529,9 @@ impl WebRtcEndpoint {
 
     /// The send side of `media`: queue ▸ convert ▸ encoder ▸ payloader ▸ webrtcbin pad
     /// requested with the payload type, ssrc and rtcp-fb flags.
-    fn build_send(&self, media: &str, codec: Codec, pt: u32) -> Result<(), String> {
+    /// When `offering`, the caps also become the transceiver's codec preferences (webrtcbin
+    /// 1.22 offers nothing for a pad that has not received caps yet).
+    fn build_send(&self, media: &str, codec: Codec, pt: u32, offering: bool) -> Result<(), String> {
         if self.st().send_built.contains_key(media) {
             return Ok(());
         }
@@ -601,10 +603,15 @@ impl WebRtcEndpoint {
             .webrtc
             .pad_template("sink_%u")
             .ok_or("webrtcbin has no sink pads")?;
+        let caps = caps.build();
         let wpad = self
             .webrtc
-            .request_pad(&templ, None, Some(&caps.build()))
+            .request_pad(&templ, None, Some(&caps))
             .ok_or("webrtcbin refused a sink pad")?;
+        if offering {
+            let trans = wpad.property::<gst_webrtc::WebRTCRTPTransceiver>("transceiver");
+            trans.set_property("codec-preferences", &caps);
+        }
         rtp_src.link(&wpad).map_err(|e| e.to_string())?;
         for e in &chain {
             let _ = e.sync_state_with_parent();
@@ -750,7 +757,7 @@ impl WebRtcEndpoint {
                 media, codec, pt, ..
             } in sdp::choose(&msg)
             {
-                self.build_send(&media, codec, pt).map_err(fail)?;
+                self.build_send(&media, codec, pt, false).map_err(fail)?;
             }
         }
         set_description(
@@ -804,7 +811,7 @@ impl WebRtcEndpoint {
                         &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
                     );
             } else {
-                self.build_send(codec.media(), codec, codec.default_pt())
+                self.build_send(codec.media(), codec, codec.default_pt(), true)
                     .map_err(fail)?;
             }
         }
