@@ -318,9 +318,8 @@ impl MediaElement {
                     let tee = match &output {
                         Some(out) => {
                             let tee = make_tee()?;
-                            out.link_pads(Some("src"), &tee, None).map_err(|_| {
-                                CoreError::unexpected("cannot link branch output")
-                            })?;
+                            out.link_pads(Some("src"), &tee, None)
+                                .map_err(|_| CoreError::unexpected("cannot link branch output"))?;
                             Some(tee)
                         }
                         None => None,

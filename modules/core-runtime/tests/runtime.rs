@@ -524,9 +524,15 @@ fn an_element_connects_to_itself_for_loopback() {
         false,
     )
     .unwrap();
-    for (dir, name) in [(gst::PadDirection::Sink, "sink"), (gst::PadDirection::Src, "src")] {
+    for (dir, name) in [
+        (gst::PadDirection::Sink, "sink"),
+        (gst::PadDirection::Src, "src"),
+    ] {
         let target = branch.by_name(name).unwrap().static_pad(name).unwrap();
-        let ghost = gst::GhostPad::builder_with_target(&target).unwrap().name(name).build();
+        let ghost = gst::GhostPad::builder_with_target(&target)
+            .unwrap()
+            .name(name)
+            .build();
         assert_eq!(ghost.direction(), dir);
         branch.add_pad(&ghost).unwrap();
     }
@@ -539,14 +545,27 @@ fn an_element_connects_to_itself_for_loopback() {
         },
     };
     let e = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
-    e.connect(e.bin().upcast_ref(), Some(MediaType::Video), "default", "default")
-        .unwrap();
+    e.connect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
     let conns = e.source_connections(Some(MediaType::Video), None);
     assert_eq!(conns.len(), 1);
-    assert_eq!((conns[0].source.as_str(), conns[0].sink.as_str()), (id.as_str(), id.as_str()));
+    assert_eq!(
+        (conns[0].source.as_str(), conns[0].sink.as_str()),
+        (id.as_str(), id.as_str())
+    );
     assert_eq!(e.sink_connections(None, None), conns);
-    e.disconnect(e.bin().upcast_ref(), Some(MediaType::Video), "default", "default")
-        .unwrap();
+    e.disconnect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
     assert!(e.source_connections(None, None).is_empty());
     e.connect(e.bin().upcast_ref(), None, "default", "default")
         .unwrap();

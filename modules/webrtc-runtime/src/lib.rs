@@ -155,7 +155,11 @@ fn err(code: i64, ty: &'static str, msg: impl Into<String>) -> CoreError {
 }
 
 /// Runs a webrtcbin action that answers through a promise and waits for the reply.
-fn call(webrtc: &gst::Element, action: &str, arg: &dyn ToValue) -> Result<Option<gst::Structure>, String> {
+fn call(
+    webrtc: &gst::Element,
+    action: &str,
+    arg: &dyn ToValue,
+) -> Result<Option<gst::Structure>, String> {
     let promise = gst::Promise::new();
     webrtc.emit_by_name::<()>(action, &[arg, &promise]);
     match promise.wait() {
@@ -189,9 +193,7 @@ fn reply_sdp(reply: Option<gst::Structure>, field: &str) -> Result<String, Strin
         .ok_or("no reply")?
         .get::<gst_webrtc::WebRTCSessionDescription>(field)
         .map_err(|e| e.to_string())?;
-    desc.sdp()
-        .as_text()
-        .map_err(|e| e.to_string())
+    desc.sdp().as_text().map_err(|e| e.to_string())
 }
 
 fn ice_candidate_json(mline: u32, candidate: &str) -> Value {
@@ -269,21 +271,19 @@ impl WebRtcEndpoint {
 
     fn connect_signals(&self) {
         let w = self.me.clone();
-        self.webrtc
-            .connect("on-ice-candidate", false, move |args| {
-                let mline = args[1].get::<u32>().unwrap_or(0);
-                let cand = args[2].get::<String>().unwrap_or_default();
-                if let Some(ep) = w.upgrade() {
-                    ep.on_local_candidate(mline, &cand);
-                }
-                None
-            });
+        self.webrtc.connect("on-ice-candidate", false, move |args| {
+            let mline = args[1].get::<u32>().unwrap_or(0);
+            let cand = args[2].get::<String>().unwrap_or_default();
+            if let Some(ep) = w.upgrade() {
+                ep.on_local_candidate(mline, &cand);
+            }
+            None
+        });
         let w = self.me.clone();
         self.webrtc
             .connect_notify(Some("ice-gathering-state"), move |webrtc, _| {
-                let s = webrtc.property::<gst_webrtc::WebRTCICEGatheringState>(
-                    "ice-gathering-state",
-                );
+                let s =
+                    webrtc.property::<gst_webrtc::WebRTCICEGatheringState>("ice-gathering-state");
                 if s == gst_webrtc::WebRTCICEGatheringState::Complete
                     && let Some(ep) = w.upgrade()
                 {
@@ -294,8 +294,8 @@ impl WebRtcEndpoint {
         let w = self.me.clone();
         self.webrtc
             .connect_notify(Some("connection-state"), move |webrtc, _| {
-                let s = webrtc
-                    .property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state");
+                let s =
+                    webrtc.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state");
                 if let Some(ep) = w.upgrade() {
                     use gst_webrtc::WebRTCPeerConnectionState as P;
                     match s {
@@ -316,7 +316,8 @@ impl WebRtcEndpoint {
         });
         let w = self.me.clone();
         self.webrtc.connect("on-data-channel", false, move |args| {
-            if let (Some(ep), Ok(ch)) = (w.upgrade(), args[1].get::<gst_webrtc::WebRTCDataChannel>())
+            if let (Some(ep), Ok(ch)) =
+                (w.upgrade(), args[1].get::<gst_webrtc::WebRTCDataChannel>())
             {
                 ep.track_channel(ch);
             }
@@ -495,7 +496,11 @@ impl WebRtcEndpoint {
         } else {
             "videoconvert"
         };
-        let mk = |f: &str| gst::ElementFactory::make(f).build().map_err(|_| format!("no {f}"));
+        let mk = |f: &str| {
+            gst::ElementFactory::make(f)
+                .build()
+                .map_err(|_| format!("no {f}"))
+        };
         let chain = [mk(depay)?, mk(dec)?, mk(convert)?];
         bin.add_many(&chain).map_err(|e| e.to_string())?;
         gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
@@ -537,7 +542,11 @@ impl WebRtcEndpoint {
         }
         let bin = self.media_bin(media, "send").ok_or("no media branch")?;
         let [enc, pay, _, _] = codec.factories();
-        let mk = |f: &str| gst::ElementFactory::make(f).build().map_err(|_| format!("no {f}"));
+        let mk = |f: &str| {
+            gst::ElementFactory::make(f)
+                .build()
+                .map_err(|_| format!("no {f}"))
+        };
         let mut chain = Vec::new();
         if media == "audio" {
             chain.push(mk("audioconvert")?);
@@ -682,7 +691,10 @@ impl WebRtcEndpoint {
         if !ice.stun_server_address.is_empty() && ice.stun_server_port > 0 {
             self.webrtc.set_property(
                 "stun-server",
-                format!("stun://{}:{}", ice.stun_server_address, ice.stun_server_port),
+                format!(
+                    "stun://{}:{}",
+                    ice.stun_server_address, ice.stun_server_port
+                ),
             );
         }
         if !ice.turn_url.is_empty() {
@@ -717,13 +729,10 @@ impl WebRtcEndpoint {
             None
         };
         let Some(dir) = dir else { return };
-        for i in 0.. {
+        for i in 0i32.. {
             let t = self
                 .webrtc
-                .emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>(
-                    "get-transceiver",
-                    &[&(i as i32)],
-                );
+                .emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>("get-transceiver", &[&i]);
             let Some(t) = t else { break };
             t.set_property("direction", dir);
         }
@@ -876,7 +885,11 @@ impl WebRtcEndpoint {
 
     /// `addIceCandidate(candidate)`: queued until the remote description is known; mDNS
     /// (`.local`) candidates are ignored.
-    pub fn add_ice_candidate(&self, candidate: &str, sdp_mline_index: u32) -> Result<(), CoreError> {
+    pub fn add_ice_candidate(
+        &self,
+        candidate: &str,
+        sdp_mline_index: u32,
+    ) -> Result<(), CoreError> {
         if sdp::is_mdns(candidate) {
             return Ok(());
         }
@@ -906,9 +919,9 @@ impl WebRtcEndpoint {
 
     /// `addIceCandidate` with Kurento's `IceCandidate` JSON.
     pub fn add_ice_candidate_json(&self, c: &Value) -> Result<(), CoreError> {
-        let cand = c["candidate"].as_str().ok_or_else(|| {
-            CoreError::marshall("'candidate' parameter should be a IceCandidate")
-        })?;
+        let cand = c["candidate"]
+            .as_str()
+            .ok_or_else(|| CoreError::marshall("'candidate' parameter should be a IceCandidate"))?;
         let mline = c["sdpMLineIndex"].as_u64().unwrap_or(0) as u32;
         self.add_ice_candidate(cand, mline)
     }
@@ -1023,17 +1036,21 @@ impl WebRtcEndpoint {
                     ep.st().channels.insert(id, ch.clone());
                     ep.raise("DataChannelOpened", m);
                 }
-                gst_webrtc::WebRTCDataChannelState::Closed => {
-                    if ep.st().channels.remove(&id).is_some() {
-                        ep.raise("DataChannelClosed", m);
-                    }
+                gst_webrtc::WebRTCDataChannelState::Closed
+                    if ep.st().channels.remove(&id).is_some() =>
+                {
+                    ep.raise("DataChannelClosed", m);
                 }
                 _ => {}
             }
         });
         let w = self.me.clone();
         ch.connect("on-message-string", false, move |args| {
-            let text = args[1].get::<Option<String>>().ok().flatten().unwrap_or_default();
+            let text = args[1]
+                .get::<Option<String>>()
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
             if let (Some(ep), Some(ch)) = (w.upgrade(), ch) {
                 ep.on_data(ch.property::<i32>("id"), &text);
@@ -1148,7 +1165,12 @@ fn gst_vp8_resilient() -> glib::Value {
     let p = gst::ElementFactory::make("vp8enc").build().ok();
     match p.and_then(|e| e.find_property("error-resilient")) {
         Some(spec) => glib::FlagsClass::with_type(spec.value_type())
-            .and_then(|c| c.builder().set_by_nick("default").set_by_nick("partitions").build())
+            .and_then(|c| {
+                c.builder()
+                    .set_by_nick("default")
+                    .set_by_nick("partitions")
+                    .build()
+            })
             .unwrap_or_else(|| spec.default_value().clone()),
         None => 0u32.to_value(),
     }

@@ -157,9 +157,7 @@ pub fn is_mdns(candidate: &str) -> bool {
 /// Replaces the address of a host candidate of the given IP family (externalIPv4/6).
 pub fn with_external_address(candidate: &str, ipv4: Option<&str>, ipv6: Option<&str>) -> String {
     let mut parts: Vec<&str> = candidate.split(' ').collect();
-    let is_host = parts
-        .windows(2)
-        .any(|w| w[0] == "typ" && w[1] == "host");
+    let is_host = parts.windows(2).any(|w| w[0] == "typ" && w[1] == "host");
     if parts.len() > 4 && is_host {
         let ext = if parts[4].contains(':') { ipv6 } else { ipv4 };
         if let Some(e) = ext.filter(|e| !e.is_empty()) {

@@ -120,9 +120,10 @@ impl Peer {
         let candidates = Arc::new(Mutex::new(Vec::new()));
         let c = candidates.clone();
         webrtc.connect("on-ice-candidate", false, move |args| {
-            c.lock()
-                .unwrap()
-                .push((args[1].get::<u32>().unwrap(), args[2].get::<String>().unwrap()));
+            c.lock().unwrap().push((
+                args[1].get::<u32>().unwrap(),
+                args[2].get::<String>().unwrap(),
+            ));
             None
         });
         let messages = Arc::new(Mutex::new(Vec::new()));
@@ -225,12 +226,21 @@ fn browser_offers_loopback_video_and_events() {
         .unwrap();
     let peer = Peer::new(true);
     let offer = peer.create("offer");
-    peer.set("set-local-description", gst_webrtc::WebRTCSDPType::Offer, &offer);
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
     // The peer's candidates arrive before the offer: queued by the endpoint.
-    wait_until("peer candidates", 10, || !peer.candidates.lock().unwrap().is_empty());
+    wait_until("peer candidates", 10, || {
+        !peer.candidates.lock().unwrap().is_empty()
+    });
     std::thread::sleep(Duration::from_millis(300));
     for (m, c) in peer.candidates.lock().unwrap().clone() {
-        assert!(c.contains(" 127.0.0.1 ") || c.contains(" ::1 "), "loopback only: {c}");
+        assert!(
+            c.contains(" 127.0.0.1 ") || c.contains(" ::1 "),
+            "loopback only: {c}"
+        );
         ep.add_ice_candidate(&c, m).unwrap();
     }
     // A browser's mDNS candidate is ignored, not an error.
@@ -246,7 +256,11 @@ fn browser_offers_loopback_video_and_events() {
     assert!(!answer.contains("a=ssrc-group:FID 0"), "{answer}");
     assert_eq!(ep.remote_session_descriptor().unwrap(), offer);
     assert_eq!(ep.local_session_descriptor().unwrap(), answer);
-    peer.set("set-remote-description", gst_webrtc::WebRTCSDPType::Answer, &answer);
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
     // No IceCandidateFound before gatherCandidates.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(count(&events, "IceCandidateFound"), 0);
@@ -277,9 +291,15 @@ fn browser_offers_loopback_video_and_events() {
     assert_eq!(ep.connection_state(), "CONNECTED");
     assert_eq!(ep.media_state(), "CONNECTED");
     let c = &find(&events, "ConnectionStateChanged")[0];
-    assert_eq!((c["oldState"].as_str(), c["newState"].as_str()), (Some("DISCONNECTED"), Some("CONNECTED")));
+    assert_eq!(
+        (c["oldState"].as_str(), c["newState"].as_str()),
+        (Some("DISCONNECTED"), Some("CONNECTED"))
+    );
     assert_eq!(c["type"], "ConnectionStateChanged");
-    assert_eq!(c["source"], "P_kurento.MediaPipeline/W_kurento.WebRtcEndpoint");
+    assert_eq!(
+        c["source"],
+        "P_kurento.MediaPipeline/W_kurento.WebRtcEndpoint"
+    );
     wait_until("flow events", 10, || {
         find(&events, "MediaFlowInStateChanged")
             .iter()
@@ -290,10 +310,16 @@ fn browser_offers_loopback_video_and_events() {
     });
     let states = find(&events, "IceComponentStateChanged");
     assert!(
-        states.iter().any(|s| s["state"] == "READY" || s["state"] == "CONNECTED"),
+        states
+            .iter()
+            .any(|s| s["state"] == "READY" || s["state"] == "CONNECTED"),
         "{states:?}"
     );
-    assert!(states.iter().all(|s| s["streamId"].is_u64() && s["componentId"] == 1));
+    assert!(
+        states
+            .iter()
+            .all(|s| s["streamId"].is_u64() && s["componentId"] == 1)
+    );
     let pairs = find(&events, "NewCandidatePairSelected");
     assert!(!pairs.is_empty());
     let pair = &pairs[0]["candidatePair"];
@@ -315,7 +341,11 @@ fn browser_offers_loopback_video_and_events() {
     wait_until("frames keep coming", 10, || {
         peer.frames.load(Ordering::Relaxed) > before + 10
     });
-    assert!(find(&events, "Error").is_empty(), "{:?}", find(&events, "Error"));
+    assert!(
+        find(&events, "Error").is_empty(),
+        "{:?}",
+        find(&events, "Error")
+    );
     ep.release();
     pipeline.release();
 }
@@ -334,12 +364,23 @@ fn endpoint_offers_and_peer_answers() {
         "no offer generated yet"
     );
     let offer = ep.generate_offer().unwrap();
-    assert!(offer.contains("VP8/90000") && offer.to_lowercase().contains("opus/48000"), "{offer}");
+    assert!(
+        offer.contains("VP8/90000") && offer.to_lowercase().contains("opus/48000"),
+        "{offer}"
+    );
     assert!(offer.contains("a=group:BUNDLE"), "{offer}");
     assert_eq!(ep.generate_offer().unwrap_err().code, 40208);
-    peer.set("set-remote-description", gst_webrtc::WebRTCSDPType::Offer, &offer);
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
     let answer = peer.create("answer");
-    peer.set("set-local-description", gst_webrtc::WebRTCSDPType::Answer, &answer);
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
     ep.process_answer(&answer).unwrap();
     assert_eq!(ep.process_answer(&answer).unwrap_err().code, 40210);
     let (mut sent, mut peer_sent) = (0, 0);
@@ -374,9 +415,17 @@ fn data_channel_opens_echoes_and_closes() {
     ep.gather_candidates().unwrap();
     let offer = ep.generate_offer().unwrap();
     assert!(offer.contains("m=application"), "{offer}");
-    peer.set("set-remote-description", gst_webrtc::WebRTCSDPType::Offer, &offer);
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
     let answer = peer.create("answer");
-    peer.set("set-local-description", gst_webrtc::WebRTCSDPType::Answer, &answer);
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
     ep.process_answer(&answer).unwrap();
     let (mut sent, mut peer_sent) = (0, 0);
     wait_until("DataChannelOpened", 30, || {
@@ -388,7 +437,9 @@ fn data_channel_opens_echoes_and_closes() {
         peer_sent = pc.len();
         count(&events, "DataChannelOpened") == 1 && peer.channel.lock().unwrap().is_some()
     });
-    let id = find(&events, "DataChannelOpened")[0]["channelId"].as_i64().unwrap();
+    let id = find(&events, "DataChannelOpened")[0]["channelId"]
+        .as_i64()
+        .unwrap();
     let ch = peer.channel.lock().unwrap().clone().unwrap();
     wait_until("peer channel open", 10, || {
         ch.property::<gst_webrtc::WebRTCDataChannelState>("ready-state")
@@ -396,10 +447,16 @@ fn data_channel_opens_echoes_and_closes() {
     });
     ch.send_string_full(Some("hello kurento")).unwrap();
     wait_until("echo", 10, || {
-        peer.messages.lock().unwrap().iter().any(|m| m == "hello kurento")
+        peer.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m == "hello kurento")
     });
     ep.close_data_channel(id as i32).unwrap();
-    wait_until("DataChannelClosed", 10, || count(&events, "DataChannelClosed") == 1);
+    wait_until("DataChannelClosed", 10, || {
+        count(&events, "DataChannelClosed") == 1
+    });
     assert_eq!(find(&events, "DataChannelClosed")[0]["channelId"], id);
     assert!(ep.close_data_channel(id as i32).is_err());
     ep.release();
