@@ -385,22 +385,18 @@ impl WebRtcEndpoint {
     }
 
     fn set_connected(&self, on: bool) {
-        let changed = {
-            let mut st = self.st();
-            std::mem::replace(&mut st.connected, on) != on
-        };
-        if changed {
-            self.raise("ConnectionStateChanged", state_change(on));
-        }
+        self.change_state(on, |st| &mut st.connected, "ConnectionStateChanged");
     }
 
     fn set_media_connected(&self, on: bool) {
-        let changed = {
-            let mut st = self.st();
-            std::mem::replace(&mut st.media_connected, on) != on
-        };
+        self.change_state(on, |st| &mut st.media_connected, "MediaStateChanged");
+    }
+
+    /// Sets a CONNECTED/DISCONNECTED flag and raises `event` when it changed.
+    fn change_state(&self, on: bool, flag: impl FnOnce(&mut State) -> &mut bool, event: &str) {
+        let changed = std::mem::replace(flag(&mut self.st()), on) != on;
         if changed {
-            self.raise("MediaStateChanged", state_change(on));
+            self.raise(event, state_change(on));
         }
     }
 

@@ -180,6 +180,22 @@ impl Peer {
             .unwrap()
     }
 
+    /// Takes a remote offer and answers it.
+    fn answer(&self, offer: &str) -> String {
+        self.set(
+            "set-remote-description",
+            gst_webrtc::WebRTCSDPType::Offer,
+            offer,
+        );
+        let answer = self.create("answer");
+        self.set(
+            "set-local-description",
+            gst_webrtc::WebRTCSDPType::Answer,
+            &answer,
+        );
+        answer
+    }
+
     fn add_candidate(&self, c: &Value) {
         let mline = c["sdpMLineIndex"].as_u64().unwrap() as u32;
         let cand = c["candidate"].as_str().unwrap().to_string();
@@ -215,6 +231,22 @@ fn relay_endpoint_candidates(events: &Events, peer: &Peer, sent: &mut usize) {
         peer.add_candidate(&e["candidate"]);
     }
     *sent = found.len();
+}
+
+/// Trickles candidates both ways.
+fn exchange(
+    events: &Events,
+    peer: &Peer,
+    ep: &WebRtcEndpoint,
+    sent: &mut usize,
+    peer_sent: &mut usize,
+) {
+    relay_endpoint_candidates(events, peer, sent);
+    let pc = peer.candidates.lock().unwrap().clone();
+    for (m, c) in &pc[*peer_sent..] {
+        ep.add_ice_candidate(c, *m).unwrap();
+    }
+    *peer_sent = pc.len();
 }
 
 #[test]
@@ -370,27 +402,12 @@ fn endpoint_offers_and_peer_answers() {
     );
     assert!(offer.contains("a=group:BUNDLE"), "{offer}");
     assert_eq!(ep.generate_offer().unwrap_err().code, 40208);
-    peer.set(
-        "set-remote-description",
-        gst_webrtc::WebRTCSDPType::Offer,
-        &offer,
-    );
-    let answer = peer.create("answer");
-    peer.set(
-        "set-local-description",
-        gst_webrtc::WebRTCSDPType::Answer,
-        &answer,
-    );
+    let answer = peer.answer(&offer);
     ep.process_answer(&answer).unwrap();
     assert_eq!(ep.process_answer(&answer).unwrap_err().code, 40210);
     let (mut sent, mut peer_sent) = (0, 0);
     wait_until("looped-back frames", 30, || {
-        relay_endpoint_candidates(&events, &peer, &mut sent);
-        let pc = peer.candidates.lock().unwrap().clone();
-        for (m, c) in &pc[peer_sent..] {
-            ep.add_ice_candidate(c, *m).unwrap();
-        }
-        peer_sent = pc.len();
+        exchange(&events, &peer, &ep, &mut sent, &mut peer_sent);
         peer.frames.load(Ordering::Relaxed) > 10
     });
     assert_eq!(ep.connection_state(), "CONNECTED");
@@ -415,26 +432,11 @@ fn data_channel_opens_echoes_and_closes() {
     ep.gather_candidates().unwrap();
     let offer = ep.generate_offer().unwrap();
     assert!(offer.contains("m=application"), "{offer}");
-    peer.set(
-        "set-remote-description",
-        gst_webrtc::WebRTCSDPType::Offer,
-        &offer,
-    );
-    let answer = peer.create("answer");
-    peer.set(
-        "set-local-description",
-        gst_webrtc::WebRTCSDPType::Answer,
-        &answer,
-    );
+    let answer = peer.answer(&offer);
     ep.process_answer(&answer).unwrap();
     let (mut sent, mut peer_sent) = (0, 0);
     wait_until("DataChannelOpened", 30, || {
-        relay_endpoint_candidates(&events, &peer, &mut sent);
-        let pc = peer.candidates.lock().unwrap().clone();
-        for (m, c) in &pc[peer_sent..] {
-            ep.add_ice_candidate(c, *m).unwrap();
-        }
-        peer_sent = pc.len();
+        exchange(&events, &peer, &ep, &mut sent, &mut peer_sent);
         count(&events, "DataChannelOpened") == 1 && peer.channel.lock().unwrap().is_some()
     });
     let id = find(&events, "DataChannelOpened")[0]["channelId"]
