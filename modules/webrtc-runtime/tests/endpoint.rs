@@ -464,3 +464,17 @@ fn data_channel_opens_echoes_and_closes() {
     ep.release();
     pipeline.release();
 }
+
+#[test]
+fn unknown_network_interface_is_a_clear_error() {
+    let (_events, pipeline, ep) = setup(Options::default());
+    ep.set_ice_settings(|s| s.network_interfaces = "nosuchif0".into());
+    let e = ep.generate_offer().unwrap_err();
+    assert_eq!(
+        (e.code, e.error_type),
+        (40400, "ICE_GATHER_CANDIDATES_ERROR")
+    );
+    assert!(e.message.contains("nosuchif0"), "{}", e.message);
+    ep.release();
+    pipeline.release();
+}
