@@ -34,6 +34,13 @@ pub enum Branch {
         input: bool,
         output: bool,
     },
+    /// An endpoint's two independent halves, not linked to each other: `input`'s sink pad
+    /// becomes `sink_<type>_default`, `output`'s `src` pad feeds the output tee (a WebRTC
+    /// endpoint: input ▸ encoder ▸ network, network ▸ decoder ▸ output).
+    Split {
+        input: Option<gst::Element>,
+        output: Option<gst::Element>,
+    },
 }
 
 pub struct ElementSpec {
@@ -225,6 +232,11 @@ pub(crate) fn error_fields(msg: &gst::Message, element_name: &str) -> Option<Map
     Some(m)
 }
 
+struct Loopback {
+    tee_pad: gst::Pad,
+    proxy: [gst::Element; 2],
+}
+
 type ElementMessageHandler = Box<dyn Fn(&gst::StructureRef, &gst::Object) + Send + Sync>;
 
 pub struct MediaElement {
@@ -239,6 +251,9 @@ pub struct MediaElement {
     /// encoderBitrate, minEncoderBitrate, maxEncoderBitrate (MediaElement.conf defaults).
     bitrates: Mutex<[i32; 3]>,
     element_handlers: Mutex<Vec<ElementMessageHandler>>,
+    /// Connections of this element to itself (`ep.connect(ep)`): media type → the tee pad
+    /// and the proxysink ▸ proxysrc pair carrying it to the branch input inside the bin.
+    loopbacks: Mutex<HashMap<MediaType, Loopback>>,
     bus_handler: Mutex<Option<glib::SignalHandlerId>>,
 }
 
@@ -291,6 +306,25 @@ impl MediaElement {
                 Branch::Pass => {
                     let tee = make_tee()?;
                     (tee.static_pad("sink"), Some(tee))
+                }
+                Branch::Split { input, output } => {
+                    for e in input.iter().chain(output.iter()) {
+                        bin.add(e)
+                            .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
+                    }
+                    let pad = input
+                        .as_ref()
+                        .and_then(|e| input_pad_name(e).and_then(|n| e.static_pad(n)));
+                    let tee = match &output {
+                        Some(out) => {
+                            let tee = make_tee()?;
+                            out.link_pads(Some("src"), &tee, None)
+                                .map_err(|_| CoreError::unexpected("cannot link branch output"))?;
+                            Some(tee)
+                        }
+                        None => None,
+                    };
+                    (pad, tee)
                 }
                 Branch::Chain {
                     elements,
@@ -372,6 +406,7 @@ impl MediaElement {
                 pad_counter: AtomicU32::new(0),
                 bitrates: Mutex::new([300_000, 0, 0]),
                 element_handlers: Mutex::new(Vec::new()),
+                loopbacks: Mutex::new(HashMap::new()),
                 bus_handler: Mutex::new(None),
             }
         });
@@ -469,6 +504,9 @@ impl MediaElement {
         if sink.parent().as_ref() != Some(self.pipeline.upcast_ref::<gst::Object>()) {
             return Err(CoreError::connect("Media elements do not share pipeline"));
         }
+        if sink == self.bin.upcast_ref::<gst::Element>() {
+            return self.connect_loopback(media, source_description, sink_description);
+        }
         for m in Self::types(media) {
             let word = m.pad_word();
             let tee = self
@@ -535,6 +573,121 @@ impl MediaElement {
         Ok(())
     }
 
+    fn loopbacks(&self) -> std::sync::MutexGuard<'_, HashMap<MediaType, Loopback>> {
+        self.loopbacks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn loop_fields(m: MediaType, id: &str) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("sink".into(), json!(id));
+        fields.insert("mediaType".into(), json!(m.as_str()));
+        fields.insert("sourceMediaDescription".into(), json!("default"));
+        fields.insert("sinkMediaDescription".into(), json!("default"));
+        fields
+    }
+
+    /// `connect` of an element to itself (the hello-world tutorial's loopback). Linking the
+    /// bin's own output pad to its own input pad deadlocks GStreamer's sorted state changes
+    /// (the bin is locked twice), and any pad path from the tee back to the input is a graph
+    /// loop GStreamer warns about; so the tee feeds a `proxysink` whose `proxysrc` feeds the
+    /// branch input inside the bin (no pad link closes the loop), and the input ghost pad is
+    /// detached from the branch meanwhile.
+    fn connect_loopback(
+        &self,
+        media: Option<MediaType>,
+        source_description: &str,
+        sink_description: &str,
+    ) -> Result<(), CoreError> {
+        for m in Self::types(media) {
+            let word = m.pad_word();
+            let ghost = self
+                .bin
+                .static_pad(&format!("sink_{word}_{sink_description}"))
+                .and_then(|p| p.downcast::<gst::GhostPad>().ok());
+            let tee = self
+                .tees
+                .get(&m)
+                .filter(|_| source_description == "default");
+            let (Some(tee), Some(ghost)) = (tee, ghost) else {
+                if media.is_some() {
+                    return Err(CoreError::connect(format!(
+                        "Cannot connect {} from '{source_description}' to '{sink_description}'",
+                        m.as_str()
+                    )));
+                }
+                continue;
+            };
+            if self.loopbacks().contains_key(&m) {
+                continue;
+            }
+            let Some(target) = ghost.target() else {
+                return Err(CoreError::connect("input pad without target"));
+            };
+            let proxy = [make("proxysink")?, make("proxysrc")?];
+            proxy[1].set_property("proxysink", &proxy[0]);
+            self.bin
+                .add_many(&proxy)
+                .map_err(|_| CoreError::connect("cannot add the loopback"))?;
+            if let Some(peer) = ghost.peer() {
+                let _ = peer.unlink(&ghost);
+            }
+            let _ = ghost.set_target(None::<&gst::Pad>);
+            let tee_pad = tee
+                .request_pad_simple("src_%u")
+                .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
+            let linked = tee_pad.link(&proxy[0].static_pad("sink").unwrap()).is_ok()
+                && proxy[1].static_pad("src").unwrap().link(&target).is_ok();
+            let lb = Loopback { tee_pad, proxy };
+            if !linked {
+                self.drop_loopback(m, lb, Some(target));
+                return Err(CoreError::connect(format!(
+                    "cannot link {} to itself",
+                    m.as_str()
+                )));
+            }
+            for e in &lb.proxy {
+                let _ = e.sync_state_with_parent();
+            }
+            self.flow_out[&m].attach(&lb.tee_pad);
+            self.loopbacks().insert(m, lb);
+            self.obj
+                .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));
+        }
+        Ok(())
+    }
+
+    fn drop_loopback(&self, m: MediaType, lb: Loopback, target: Option<gst::Pad>) {
+        let target = target.or_else(|| lb.proxy[1].static_pad("src").and_then(|p| p.peer()));
+        if let Some(peer) = lb.tee_pad.peer() {
+            let _ = lb.tee_pad.unlink(&peer);
+        }
+        if let Some(tee) = self.tees.get(&m) {
+            tee.release_request_pad(&lb.tee_pad);
+        }
+        for e in &lb.proxy {
+            let _ = e.set_state(gst::State::Null);
+            let _ = self.bin.remove(e);
+        }
+        let ghost = self
+            .bin
+            .static_pad(&format!("sink_{}_default", m.pad_word()))
+            .and_then(|p| p.downcast::<gst::GhostPad>().ok());
+        if let (Some(g), Some(t)) = (ghost, target) {
+            let _ = g.set_target(Some(&t));
+        }
+    }
+
+    /// Undoes [`Self::connect_loopback`] for `m`; false when there was none.
+    fn disconnect_loopback(&self, m: MediaType) -> bool {
+        let Some(lb) = self.loopbacks().remove(&m) else {
+            return false;
+        };
+        self.drop_loopback(m, lb, None);
+        self.obj
+            .raise_media("ElementDisconnected", Self::loop_fields(m, self.obj.id()));
+        true
+    }
+
     /// Removes an output pad and its tee pad; false when it was already gone.
     fn drop_output(bin: &gst::Bin, tee: &gst::Element, ghost: &gst::GhostPad) -> bool {
         if ghost.parent().as_ref() != Some(bin.upcast_ref::<gst::Object>()) {
@@ -559,6 +712,13 @@ impl MediaElement {
         sink_description: &str,
     ) -> Result<(), CoreError> {
         for m in Self::types(media) {
+            if sink == self.bin.upcast_ref::<gst::Element>()
+                && source_description == "default"
+                && sink_description == "default"
+                && self.disconnect_loopback(m)
+            {
+                continue;
+            }
             let Some(sink_pad) =
                 sink.static_pad(&format!("sink_{}_{sink_description}", m.pad_word()))
             else {
@@ -611,7 +771,19 @@ impl MediaElement {
         } else {
             self.bin.src_pads()
         };
-        let mut v = Vec::new();
+        let mut v: Vec<ConnectionData> = self
+            .loopbacks()
+            .keys()
+            .filter(|m| media.is_none_or(|x| x == **m))
+            .filter(|_| description.is_none_or(|d| d == "default"))
+            .map(|m| ConnectionData {
+                source: self.obj.id().to_string(),
+                sink: self.obj.id().to_string(),
+                media_type: *m,
+                source_description: "default".into(),
+                sink_description: "default".into(),
+            })
+            .collect();
         for pad in pads {
             let (Some((m, desc)), Some(peer)) = (mine(&pad.name()), pad.peer()) else {
                 continue;
@@ -696,6 +868,9 @@ impl MediaElement {
             self.pipeline.bus(),
         ) {
             bus.disconnect(h);
+        }
+        for m in MediaType::ALL {
+            self.disconnect_loopback(m);
         }
         for pad in self.bin.src_pads() {
             if let Some(peer) = pad.peer() {

@@ -510,3 +510,61 @@ fn core_operations_by_name_with_kurentos_parameter_checks() {
     pass.release();
     p.release();
 }
+
+#[test]
+fn an_element_connects_to_itself_for_loopback() {
+    // The hello-world tutorial's `webRtcEndpoint.connect(webRtcEndpoint)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    // An endpoint's two halves (a PassThrough connected to itself would be a caps-query loop).
+    let input = gst::ElementFactory::make("fakesink")
+        .property("async", false)
+        .build()
+        .unwrap();
+    let output = gst::ElementFactory::make("videotestsrc")
+        .property("is-live", true)
+        .build()
+        .unwrap();
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Split {
+            input: Some(input),
+            output: Some(output),
+        },
+    };
+    let e = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    e.connect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
+    let conns = e.source_connections(Some(MediaType::Video), None);
+    assert_eq!(conns.len(), 1);
+    assert_eq!(
+        (conns[0].source.as_str(), conns[0].sink.as_str()),
+        (id.as_str(), id.as_str())
+    );
+    assert_eq!(e.sink_connections(None, None), conns);
+    e.disconnect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
+    assert!(e.source_connections(None, None).is_empty());
+    e.connect(e.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_for(&events, |(o, t, d)| {
+        *o == id && t == "MediaFlowInStateChanged" && d["state"] == "FLOWING"
+    });
+    // State changes of the pipeline do not deadlock on the loop (they would on a link of the
+    // bin's own pads).
+    p.gst_pipeline().set_state(gst::State::Paused).unwrap();
+    p.gst_pipeline().set_state(gst::State::Playing).unwrap();
+    e.release();
+    p.release();
+}

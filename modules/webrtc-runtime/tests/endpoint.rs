@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The WebRtcEndpoint against a second webrtcbin in the same process, on 127.0.0.1 only:
+//! offer/answer both ways, ICE over loopback, video from the peer's videotestsrc looped back
+//! by `ep.connect(ep)` and decoded by the peer, candidate queueing, mDNS candidates, events,
+//! data channels.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use kurento_core_runtime::{MediaObject, MediaPipeline, gst};
+use kurento_webrtc_runtime::{Options, WebRtcEndpoint, restrict_ice_to_interfaces};
+use serde_json::Value;
+
+type Events = Arc<Mutex<Vec<(String, Value)>>>;
+
+const EVENTS: [&str; 12] = [
+    "IceCandidateFound",
+    "IceGatheringDone",
+    "IceComponentStateChanged",
+    "NewCandidatePairSelected",
+    "ConnectionStateChanged",
+    "MediaStateChanged",
+    "MediaFlowInStateChanged",
+    "MediaFlowOutStateChanged",
+    "DataChannelOpened",
+    "DataChannelClosed",
+    "Error",
+    "ElementConnected",
+];
+
+fn object(events: &Events, id: &str) -> MediaObject {
+    let ev = events.clone();
+    let o = MediaObject::new(
+        id,
+        Arc::new(move |t, d| ev.lock().unwrap().push((t.to_string(), d))),
+    );
+    for e in EVENTS {
+        o.subscribe(e);
+    }
+    o
+}
+
+fn wait_until(what: &str, timeout: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn count(events: &Events, t: &str) -> usize {
+    events.lock().unwrap().iter().filter(|e| e.0 == t).count()
+}
+
+fn find(events: &Events, t: &str) -> Vec<Value> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.0 == t)
+        .map(|e| e.1.clone())
+        .collect()
+}
+
+/// The browser stand-in: videotestsrc ▸ VP8 ▸ webrtcbin, and whatever comes back decoded and
+/// counted.
+struct Peer {
+    pipeline: gst::Pipeline,
+    webrtc: gst::Element,
+    frames: Arc<AtomicU32>,
+    candidates: Arc<Mutex<Vec<(u32, String)>>>,
+    messages: Arc<Mutex<Vec<String>>>,
+    channel: Arc<Mutex<Option<gst_webrtc::WebRTCDataChannel>>>,
+}
+
+impl Peer {
+    fn new(send_video: bool) -> Peer {
+        let pipeline = gst::Pipeline::new();
+        let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
+        webrtc.set_property_from_str("bundle-policy", "max-bundle");
+        pipeline.add(&webrtc).unwrap();
+        restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
+        if send_video {
+            let src = gst::parse::bin_from_description(
+                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
+                 ! vp8enc deadline=1 ! rtpvp8pay pt=96 \
+                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+                true,
+            )
+            .unwrap();
+            pipeline.add(&src).unwrap();
+            src.link(&webrtc).unwrap();
+        }
+        let frames = Arc::new(AtomicU32::new(0));
+        let (f, p) = (frames.clone(), pipeline.clone());
+        webrtc.connect_pad_added(move |_, pad| {
+            if pad.direction() != gst::PadDirection::Src {
+                return;
+            }
+            let bin = gst::parse::bin_from_description(
+                "rtpvp8depay ! vp8dec name=dec ! fakesink sync=false",
+                true,
+            )
+            .unwrap();
+            p.add(&bin).unwrap();
+            let f = f.clone();
+            bin.by_name("dec")
+                .unwrap()
+                .static_pad("src")
+                .unwrap()
+                .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    f.fetch_add(1, Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                });
+            bin.sync_state_with_parent().unwrap();
+            pad.link(&bin.static_pad("sink").unwrap()).unwrap();
+        });
+        let candidates = Arc::new(Mutex::new(Vec::new()));
+        let c = candidates.clone();
+        webrtc.connect("on-ice-candidate", false, move |args| {
+            c.lock().unwrap().push((
+                args[1].get::<u32>().unwrap(),
+                args[2].get::<String>().unwrap(),
+            ));
+            None
+        });
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let channel = Arc::new(Mutex::new(None));
+        let (m, ch) = (messages.clone(), channel.clone());
+        webrtc.connect("on-data-channel", false, move |args| {
+            let dc = args[1].get::<gst_webrtc::WebRTCDataChannel>().unwrap();
+            let m = m.clone();
+            dc.connect("on-message-string", false, move |args| {
+                if let Ok(Some(s)) = args[1].get::<Option<String>>() {
+                    m.lock().unwrap().push(s);
+                }
+                None
+            });
+            *ch.lock().unwrap() = Some(dc);
+            None
+        });
+        pipeline.set_state(gst::State::Playing).unwrap();
+        Peer {
+            pipeline,
+            webrtc,
+            frames,
+            candidates,
+            messages,
+            channel,
+        }
+    }
+
+    fn call(&self, action: &str, arg: &dyn ToValue) -> Option<gst::Structure> {
+        let promise = gst::Promise::new();
+        self.webrtc.emit_by_name::<()>(action, &[arg, &promise]);
+        assert_eq!(promise.wait(), gst::PromiseResult::Replied, "{action}");
+        promise.get_reply().map(|s| s.to_owned())
+    }
+
+    fn set(&self, which: &str, ty: gst_webrtc::WebRTCSDPType, sdp: &str) {
+        let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        let desc = gst_webrtc::WebRTCSessionDescription::new(ty, msg);
+        let reply = self.call(which, &desc);
+        if let Some(r) = reply {
+            assert!(r.get::<gst::glib::Error>("error").is_err(), "{which}: {r}");
+        }
+    }
+
+    fn create(&self, what: &str) -> String {
+        let reply = self
+            .call(&format!("create-{what}"), &None::<gst::Structure>)
+            .unwrap();
+        reply
+            .get::<gst_webrtc::WebRTCSessionDescription>(what)
+            .unwrap()
+            .sdp()
+            .as_text()
+            .unwrap()
+    }
+
+    /// Takes a remote offer and answers it.
+    fn answer(&self, offer: &str) -> String {
+        self.set(
+            "set-remote-description",
+            gst_webrtc::WebRTCSDPType::Offer,
+            offer,
+        );
+        let answer = self.create("answer");
+        self.set(
+            "set-local-description",
+            gst_webrtc::WebRTCSDPType::Answer,
+            &answer,
+        );
+        answer
+    }
+
+    fn add_candidate(&self, c: &Value) {
+        let mline = c["sdpMLineIndex"].as_u64().unwrap() as u32;
+        let cand = c["candidate"].as_str().unwrap().to_string();
+        self.webrtc
+            .emit_by_name::<()>("add-ice-candidate", &[&mline, &cand]);
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn setup(opts: Options) -> (Events, Arc<MediaPipeline>, Arc<WebRtcEndpoint>) {
+    gst::init().unwrap();
+    let events: Events = Arc::default();
+    let pipeline = MediaPipeline::new(object(&events, "P_kurento.MediaPipeline")).unwrap();
+    let ep = WebRtcEndpoint::new(
+        object(&events, "P_kurento.MediaPipeline/W_kurento.WebRtcEndpoint"),
+        pipeline.gst_pipeline(),
+        opts,
+    )
+    .unwrap();
+    ep.set_ice_settings(|s| s.network_interfaces = "lo".into());
+    (events, pipeline, ep)
+}
+
+/// Forwards the endpoint's IceCandidateFound events to the peer as they come.
+fn relay_endpoint_candidates(events: &Events, peer: &Peer, sent: &mut usize) {
+    let found = find(events, "IceCandidateFound");
+    for e in &found[*sent..] {
+        peer.add_candidate(&e["candidate"]);
+    }
+    *sent = found.len();
+}
+
+/// Trickles candidates both ways.
+fn exchange(
+    events: &Events,
+    peer: &Peer,
+    ep: &WebRtcEndpoint,
+    sent: &mut usize,
+    peer_sent: &mut usize,
+) {
+    relay_endpoint_candidates(events, peer, sent);
+    let pc = peer.candidates.lock().unwrap().clone();
+    for (m, c) in &pc[*peer_sent..] {
+        ep.add_ice_candidate(c, *m).unwrap();
+    }
+    *peer_sent = pc.len();
+}
+
+#[test]
+fn browser_offers_loopback_video_and_events() {
+    let (events, pipeline, ep) = setup(Options::default());
+    // Hello-world: the endpoint sends back what it receives.
+    ep.element()
+        .connect(ep.element().bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    let offer = peer.create("offer");
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
+    // The peer's candidates arrive before the offer: queued by the endpoint.
+    wait_until("peer candidates", 10, || {
+        !peer.candidates.lock().unwrap().is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    for (m, c) in peer.candidates.lock().unwrap().clone() {
+        assert!(
+            c.contains(" 127.0.0.1 ") || c.contains(" ::1 "),
+            "loopback only: {c}"
+        );
+        ep.add_ice_candidate(&c, m).unwrap();
+    }
+    // A browser's mDNS candidate is ignored, not an error.
+    ep.add_ice_candidate(
+        "candidate:2 1 udp 2113937151 6b3f2c9e-1d2a-4b1e-9c8e-0e1f2a3b4c5d.local 50000 typ host generation 0",
+        0,
+    )
+    .unwrap();
+    assert!(ep.local_session_descriptor().is_err());
+    let answer = ep.process_offer(&offer).unwrap();
+    assert!(answer.contains("VP8/90000"), "{answer}");
+    assert!(answer.contains("a=rtcp-fb:96 nack pli"), "{answer}");
+    assert!(!answer.contains("a=ssrc-group:FID 0"), "{answer}");
+    assert_eq!(ep.remote_session_descriptor().unwrap(), offer);
+    assert_eq!(ep.local_session_descriptor().unwrap(), answer);
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
+    // No IceCandidateFound before gatherCandidates.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(&events, "IceCandidateFound"), 0);
+    ep.gather_candidates().unwrap();
+    let mut sent = 0;
+    wait_until("IceGatheringDone", 10, || {
+        relay_endpoint_candidates(&events, &peer, &mut sent);
+        count(&events, "IceGatheringDone") == 1
+    });
+    relay_endpoint_candidates(&events, &peer, &mut sent);
+    let cands = find(&events, "IceCandidateFound");
+    assert!(!cands.is_empty());
+    for c in &cands {
+        let c = &c["candidate"];
+        assert_eq!(c["__type__"], "IceCandidate");
+        let s = c["candidate"].as_str().unwrap();
+        assert!(s.contains(" 127.0.0.1 ") || s.contains(" ::1 "), "{c}");
+        assert_eq!(c["sdpMLineIndex"], 0);
+        assert_eq!(c["sdpMid"], "0");
+    }
+    // Video goes peer ▸ endpoint ▸ (loopback) ▸ endpoint ▸ peer, decoded there.
+    wait_until("looped-back frames", 20, || {
+        peer.frames.load(Ordering::Relaxed) > 10
+    });
+    wait_until("connection events", 10, || {
+        count(&events, "ConnectionStateChanged") >= 1 && count(&events, "MediaStateChanged") >= 1
+    });
+    assert_eq!(ep.connection_state(), "CONNECTED");
+    assert_eq!(ep.media_state(), "CONNECTED");
+    let c = &find(&events, "ConnectionStateChanged")[0];
+    assert_eq!(
+        (c["oldState"].as_str(), c["newState"].as_str()),
+        (Some("DISCONNECTED"), Some("CONNECTED"))
+    );
+    assert_eq!(c["type"], "ConnectionStateChanged");
+    assert_eq!(
+        c["source"],
+        "P_kurento.MediaPipeline/W_kurento.WebRtcEndpoint"
+    );
+    wait_until("flow events", 10, || {
+        find(&events, "MediaFlowInStateChanged")
+            .iter()
+            .any(|e| e["state"] == "FLOWING" && e["mediaType"] == "VIDEO")
+            && find(&events, "MediaFlowOutStateChanged")
+                .iter()
+                .any(|e| e["state"] == "FLOWING" && e["mediaType"] == "VIDEO")
+    });
+    let states = find(&events, "IceComponentStateChanged");
+    assert!(
+        states
+            .iter()
+            .any(|s| s["state"] == "READY" || s["state"] == "CONNECTED"),
+        "{states:?}"
+    );
+    assert!(
+        states
+            .iter()
+            .all(|s| s["streamId"].is_u64() && s["componentId"] == 1)
+    );
+    let pairs = find(&events, "NewCandidatePairSelected");
+    assert!(!pairs.is_empty());
+    let pair = &pairs[0]["candidatePair"];
+    assert_eq!(pair["__type__"], "IceCandidatePair");
+    for side in ["localCandidate", "remoteCandidate"] {
+        let c = pair[side].as_str().unwrap();
+        assert!(c.contains(" 127.0.0.1 ") || c.contains(" ::1 "), "{pair}");
+    }
+    assert_eq!(ep.ice_candidate_pairs().as_array().unwrap().len(), 1);
+    assert!(
+        ep.ice_connection_state()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["state"] == "READY" || c["state"] == "CONNECTED")
+    );
+    ep.request_keyframe().unwrap();
+    let before = peer.frames.load(Ordering::Relaxed);
+    wait_until("frames keep coming", 10, || {
+        peer.frames.load(Ordering::Relaxed) > before + 10
+    });
+    assert!(
+        find(&events, "Error").is_empty(),
+        "{:?}",
+        find(&events, "Error")
+    );
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn endpoint_offers_and_peer_answers() {
+    let (events, pipeline, ep) = setup(Options::default());
+    ep.element()
+        .connect(ep.element().bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    ep.gather_candidates().unwrap();
+    assert_eq!(
+        ep.process_answer("v=0").unwrap_err().code,
+        40209,
+        "no offer generated yet"
+    );
+    let offer = ep.generate_offer().unwrap();
+    assert!(
+        offer.contains("VP8/90000") && offer.to_lowercase().contains("opus/48000"),
+        "{offer}"
+    );
+    assert!(offer.contains("a=group:BUNDLE"), "{offer}");
+    assert_eq!(ep.generate_offer().unwrap_err().code, 40208);
+    let answer = peer.answer(&offer);
+    ep.process_answer(&answer).unwrap();
+    assert_eq!(ep.process_answer(&answer).unwrap_err().code, 40210);
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("looped-back frames", 30, || {
+        exchange(&events, &peer, &ep, &mut sent, &mut peer_sent);
+        peer.frames.load(Ordering::Relaxed) > 10
+    });
+    assert_eq!(ep.connection_state(), "CONNECTED");
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn data_channel_opens_echoes_and_closes() {
+    let (events, pipeline, ep) = setup(Options {
+        use_data_channels: true,
+        ..Options::default()
+    });
+    // The DATA loopback of the tutorial: what arrives on a channel is sent back.
+    let w = Arc::downgrade(&ep);
+    ep.on_data_received(move |_, text| {
+        if let Some(ep) = w.upgrade() {
+            ep.send_data(text);
+        }
+    });
+    let peer = Peer::new(false);
+    ep.gather_candidates().unwrap();
+    let offer = ep.generate_offer().unwrap();
+    assert!(offer.contains("m=application"), "{offer}");
+    let answer = peer.answer(&offer);
+    ep.process_answer(&answer).unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("DataChannelOpened", 30, || {
+        exchange(&events, &peer, &ep, &mut sent, &mut peer_sent);
+        count(&events, "DataChannelOpened") == 1 && peer.channel.lock().unwrap().is_some()
+    });
+    let id = find(&events, "DataChannelOpened")[0]["channelId"]
+        .as_i64()
+        .unwrap();
+    let ch = peer.channel.lock().unwrap().clone().unwrap();
+    wait_until("peer channel open", 10, || {
+        ch.property::<gst_webrtc::WebRTCDataChannelState>("ready-state")
+            == gst_webrtc::WebRTCDataChannelState::Open
+    });
+    ch.send_string_full(Some("hello kurento")).unwrap();
+    wait_until("echo", 10, || {
+        peer.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m == "hello kurento")
+    });
+    ep.close_data_channel(id as i32).unwrap();
+    wait_until("DataChannelClosed", 10, || {
+        count(&events, "DataChannelClosed") == 1
+    });
+    assert_eq!(find(&events, "DataChannelClosed")[0]["channelId"], id);
+    assert!(ep.close_data_channel(id as i32).is_err());
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn unknown_network_interface_is_a_clear_error() {
+    let (_events, pipeline, ep) = setup(Options::default());
+    ep.set_ice_settings(|s| s.network_interfaces = "nosuchif0".into());
+    let e = ep.generate_offer().unwrap_err();
+    assert_eq!(
+        (e.code, e.error_type),
+        (40400, "ICE_GATHER_CANDIDATES_ERROR")
+    );
+    assert!(e.message.contains("nosuchif0"), "{}", e.message);
+    ep.release();
+    pipeline.release();
+}
