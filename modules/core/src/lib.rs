@@ -170,10 +170,16 @@ impl MediaElement for Element {
         unit("disconnect", self.core("disconnect", p))
     }
     fn set_audio_format(&self, caps: AudioCaps) -> Result<(), KurentoError> {
-        unit("setAudioFormat", self.core("setAudioFormat", json!({"caps": caps.to_json()})))
+        unit(
+            "setAudioFormat",
+            self.core("setAudioFormat", json!({"caps": caps.to_json()})),
+        )
     }
     fn set_video_format(&self, caps: VideoCaps) -> Result<(), KurentoError> {
-        unit("setVideoFormat", self.core("setVideoFormat", json!({"caps": caps.to_json()})))
+        unit(
+            "setVideoFormat",
+            self.core("setVideoFormat", json!({"caps": caps.to_json()})),
+        )
     }
     fn dump_gstreamer_dot(&self, details: Option<GstreamerDotDetails>) -> Result<(), KurentoError> {
         let p = json!({ "details": opt(&details) });
@@ -220,21 +226,30 @@ impl MediaElement for Element {
         typed("isMediaTranscoding", self.core("isMediaTranscoding", p))
     }
     fn get_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed("getEncoderBitrate", self.core("getEncoderBitrate", Value::Null))
+        typed(
+            "getEncoderBitrate",
+            self.core("getEncoderBitrate", Value::Null),
+        )
     }
     fn set_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "encoderBitrate": v });
         unit("setEncoderBitrate", self.core("setEncoderBitrate", p))
     }
     fn get_min_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed("getMinEncoderBitrate", self.core("getMinEncoderBitrate", Value::Null))
+        typed(
+            "getMinEncoderBitrate",
+            self.core("getMinEncoderBitrate", Value::Null),
+        )
     }
     fn set_min_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "minEncoderBitrate": v });
         unit("setMinEncoderBitrate", self.core("setMinEncoderBitrate", p))
     }
     fn get_max_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed("getMaxEncoderBitrate", self.core("getMaxEncoderBitrate", Value::Null))
+        typed(
+            "getMaxEncoderBitrate",
+            self.core("getMaxEncoderBitrate", Value::Null),
+        )
     }
     fn set_max_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "maxEncoderBitrate": v });

@@ -212,9 +212,7 @@ impl Player {
             return 0;
         };
         match (pipeline.clock(), pipeline.base_time()) {
-            (Some(clock), Some(base)) => {
-                clock.time().saturating_sub(base).nseconds() as i64
-            }
+            (Some(clock), Some(base)) => clock.time().saturating_sub(base).nseconds() as i64,
             _ => 0,
         }
     }
@@ -224,7 +222,7 @@ impl Player {
         if old != Some(new) {
             let mut m = Map::new();
             m.insert("state".into(), json!(new.as_str()));
-            self.media.object().raise_media("PlayStateChanged", m);
+            self.media.object().raise_media("UriEndpointStateChanged", m);
         }
     }
 
@@ -252,16 +250,14 @@ impl Player {
                     st.eos = 0;
                     st.pads.clear();
                 }
-                self.decoder
-                    .set_state(gst::State::Playing)
-                    .map_err(|_| {
-                        // The decoder's own error message (on the bus → Error event) says why.
-                        KurentoError::new(
-                            40003,
-                            "UNEXPECTED_ERROR",
-                            format!("Cannot play '{}'", self.uri),
-                        )
-                    })?;
+                self.decoder.set_state(gst::State::Playing).map_err(|_| {
+                    // The decoder's own error message (on the bus → Error event) says why.
+                    KurentoError::new(
+                        40003,
+                        "UNEXPECTED_ERROR",
+                        format!("Cannot play '{}'", self.uri),
+                    )
+                })?;
             }
         }
         self.set_state(PlayState::Start);
@@ -316,10 +312,7 @@ impl ModuleObject for Player {
             "stop" => self.stop_now().map(|_| Value::Null),
             "getUri" => Ok(json!(self.uri)),
             "getState" => Ok(json!(
-                lock(&self.state)
-                    .state
-                    .unwrap_or(PlayState::Stop)
-                    .as_str()
+                lock(&self.state).state.unwrap_or(PlayState::Stop).as_str()
             )),
             _ => return invoke_core(&self.ctx, &self.media, op, params),
         };
@@ -366,7 +359,9 @@ impl PlayerEndpoint for Player {
             .clone()
             .downcast::<gst::Bin>()
             .map_err(|_| KurentoError::unexpected("decoder is not a bin"))?;
-        Ok(bin.debug_to_dot_data(gst::DebugGraphDetails::all()).to_string())
+        Ok(bin
+            .debug_to_dot_data(gst::DebugGraphDetails::all())
+            .to_string())
     }
 
     fn get_position(&self) -> Result<i64, KurentoError> {
@@ -382,7 +377,9 @@ impl PlayerEndpoint for Player {
 
     fn set_position(&self, position: i64) -> Result<(), KurentoError> {
         if position < 0 {
-            return Err(KurentoError::illegal_param("'position' must not be negative"));
+            return Err(KurentoError::illegal_param(
+                "'position' must not be negative",
+            ));
         }
         if lock(&self.state).state == Some(PlayState::Stop) {
             return Err(KurentoError::new(
@@ -410,7 +407,11 @@ impl PlayerEndpoint for Player {
                 gst::ClockTime::from_mseconds(position as u64),
             )
             .map_err(|_| {
-                KurentoError::new(40700, "PLAYER_SEEK_FAIL", format!("Seek to {position} ms failed"))
+                KurentoError::new(
+                    40700,
+                    "PLAYER_SEEK_FAIL",
+                    format!("Seek to {position} ms failed"),
+                )
             })
     }
 }

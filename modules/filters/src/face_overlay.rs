@@ -49,7 +49,12 @@ impl FaceOverlayFilter for FilterObject {
     ) -> Result<(), KurentoError> {
         let s = layout(
             Some(&uri),
-            [offset_x_percent, offset_y_percent, width_percent, height_percent],
+            [
+                offset_x_percent,
+                offset_y_percent,
+                width_percent,
+                height_percent,
+            ],
         );
         self.element.set_property("image-to-overlay", s);
         Ok(())

@@ -11,8 +11,8 @@ use gst::prelude::*;
 use kurento_core_runtime::MediaType;
 use serde_json::Value;
 
-use crate::generated::*;
 use crate::FilterObject;
+use crate::generated::*;
 
 /// Element factories allowed when the configuration names none: they only transform the
 /// media passing through (no files, devices, network or arbitrary code).

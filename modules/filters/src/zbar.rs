@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use gst::prelude::*;
 use kurento_core_runtime::MediaType;
 
-use crate::generated::*;
 use crate::FilterObject;
+use crate::generated::*;
 
 /// The last code raised: (type, symbol, buffer timestamp).
 type Last = Option<(String, String, u64)>;
@@ -35,7 +35,11 @@ pub fn create(ctx: Context, p: ZBarFilterConstructor) -> Result<Box<dyn ZBarFilt
             s.get::<String>("type"),
             s.get::<String>("symbol"),
         ) else {
-            gst::warning!(gst::CAT_DEFAULT, obj = src, "barcode message without its fields: {s}");
+            gst::warning!(
+                gst::CAT_DEFAULT,
+                obj = src,
+                "barcode message without its fields: {s}"
+            );
             return;
         };
         let mut last = last.lock().unwrap_or_else(|e| e.into_inner());

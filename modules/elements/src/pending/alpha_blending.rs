@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: AlphaBlendingConstructor) -> Result<Box<dyn AlphaBlending>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: AlphaBlendingConstructor,
+) -> Result<Box<dyn AlphaBlending>, KurentoError> {
     Err(KurentoError::not_implemented(
         "AlphaBlending is not implemented by this server yet",
     ))

@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: DispatcherConstructor) -> Result<Box<dyn Dispatcher>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: DispatcherConstructor,
+) -> Result<Box<dyn Dispatcher>, KurentoError> {
     Err(KurentoError::not_implemented(
         "Dispatcher is not implemented by this server yet",
     ))

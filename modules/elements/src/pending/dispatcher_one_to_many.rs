@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: DispatcherOneToManyConstructor) -> Result<Box<dyn DispatcherOneToMany>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: DispatcherOneToManyConstructor,
+) -> Result<Box<dyn DispatcherOneToMany>, KurentoError> {
     Err(KurentoError::not_implemented(
         "DispatcherOneToMany is not implemented by this server yet",
     ))

@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: HttpPostEndpointConstructor) -> Result<Box<dyn HttpPostEndpoint>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: HttpPostEndpointConstructor,
+) -> Result<Box<dyn HttpPostEndpoint>, KurentoError> {
     Err(KurentoError::not_implemented(
         "HttpPostEndpoint is not implemented by this server yet",
     ))

@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: RecorderEndpointConstructor) -> Result<Box<dyn RecorderEndpoint>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: RecorderEndpointConstructor,
+) -> Result<Box<dyn RecorderEndpoint>, KurentoError> {
     Err(KurentoError::not_implemented(
         "RecorderEndpoint is not implemented by this server yet",
     ))

@@ -4,7 +4,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: RtpEndpointConstructor) -> Result<Box<dyn RtpEndpoint>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: RtpEndpointConstructor,
+) -> Result<Box<dyn RtpEndpoint>, KurentoError> {
     Err(KurentoError::not_implemented(
         "RtpEndpoint is not implemented by this server yet",
     ))

@@ -6,7 +6,10 @@
 
 use crate::generated::*;
 
-pub fn create(_ctx: Context, _p: WebRtcEndpointConstructor) -> Result<Box<dyn WebRtcEndpoint>, KurentoError> {
+pub fn create(
+    _ctx: Context,
+    _p: WebRtcEndpointConstructor,
+) -> Result<Box<dyn WebRtcEndpoint>, KurentoError> {
     Err(KurentoError::not_implemented(
         "WebRtcEndpoint is not implemented by this server yet",
     ))
