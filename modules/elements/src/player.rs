@@ -222,7 +222,9 @@ impl Player {
         if old != Some(new) {
             let mut m = Map::new();
             m.insert("state".into(), json!(new.as_str()));
-            self.media.object().raise_media("UriEndpointStateChanged", m);
+            self.media
+                .object()
+                .raise_media("UriEndpointStateChanged", m);
         }
     }
 

@@ -109,7 +109,7 @@ pub fn create(
     }
     let element = gst::parse::launch(&command)
         .map_err(|e| marshall(format!("GStreamer element cannot be created: {e}")))?;
-    if element.is::<gst::Bin>() && !element.factory().is_some_and(|f| f.name() == factory) {
+    if element.is::<gst::Bin>() && element.factory().is_none_or(|f| f.name() != factory) {
         return Err(marshall(
             "Given command is not valid, only one element can be created",
         ));

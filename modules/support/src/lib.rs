@@ -38,7 +38,9 @@ macro_rules! module_helpers {
             use gst::prelude::Cast;
             element_of(ctx, pipeline.id())?
                 .downcast::<gst::Pipeline>()
-                .map_err(|_| generated::KurentoError::unexpected("'mediaPipeline' is not a MediaPipeline"))
+                .map_err(|_| {
+                    generated::KurentoError::unexpected("'mediaPipeline' is not a MediaPipeline")
+                })
         }
 
         /// The runtime's object for `ctx`: events go through the generated context, which
@@ -65,7 +67,11 @@ macro_rules! module_helpers {
         ) -> Option<Result<serde_json::Value, generated::KurentoError>> {
             let resolve = |id: &str| {
                 element_of(ctx, id).map_err(|e| {
-                    kurento_core_runtime::CoreError::new(e.code, "MEDIA_OBJECT_NOT_FOUND", e.message)
+                    kurento_core_runtime::CoreError::new(
+                        e.code,
+                        "MEDIA_OBJECT_NOT_FOUND",
+                        e.message,
+                    )
                 })
             };
             media
