@@ -72,15 +72,21 @@ fn fail_code(c: &mut Client, method: &str, params: Value) -> (i64, String) {
     )
 }
 
+/// A pipeline holding a PlayerEndpoint on `uri`: (pipeline, player).
+fn pipeline_with_player(c: &mut Client, uri: &str) -> (String, String) {
+    let pipeline = c.create("MediaPipeline", json!({}));
+    let player = c.create(
+        "PlayerEndpoint",
+        json!({"mediaPipeline": pipeline, "uri": uri}),
+    );
+    (pipeline, player)
+}
+
 #[test]
 fn player_face_overlay_pass_through_to_the_end() {
     let kms = start();
     let mut c = Client::connect(&kms);
-    let pipeline = c.create("MediaPipeline", json!({}));
-    let player = c.create(
-        "PlayerEndpoint",
-        json!({"mediaPipeline": pipeline, "uri": media("faces_640x480.webm")}),
-    );
+    let (pipeline, player) = pipeline_with_player(&mut c, &media("faces_640x480.webm"));
     let face = c.create("FaceOverlayFilter", json!({"mediaPipeline": pipeline}));
     let pass = c.create("kurento.PassThrough", json!({"mediaPipeline": pipeline}));
     assert!(player.starts_with(&format!("{pipeline}/")));
@@ -185,11 +191,7 @@ fn player_face_overlay_pass_through_to_the_end() {
 fn seek_pause_and_stop() {
     let kms = start();
     let mut c = Client::connect(&kms);
-    let pipeline = c.create("MediaPipeline", json!({}));
-    let player = c.create(
-        "PlayerEndpoint",
-        json!({"mediaPipeline": pipeline, "uri": media("faces_640x480.webm")}),
-    );
+    let (pipeline, player) = pipeline_with_player(&mut c, &media("faces_640x480.webm"));
     let pass = c.create("PassThrough", json!({"mediaPipeline": pipeline}));
     c.invoke(&player, "connect", json!({"sink": pass}));
     subscribe(&mut c, &player, "EndOfStream");
@@ -228,11 +230,8 @@ fn seek_pause_and_stop() {
 fn bad_uri_raises_an_error_event() {
     let kms = start();
     let mut c = Client::connect(&kms);
-    let pipeline = c.create("MediaPipeline", json!({}));
-    let player = c.create(
-        "PlayerEndpoint",
-        json!({"mediaPipeline": pipeline, "uri": "file:///nonexistent/kurento-rs/missing.webm"}),
-    );
+    let (pipeline, player) =
+        pipeline_with_player(&mut c, "file:///nonexistent/kurento-rs/missing.webm");
     subscribe(&mut c, &player, "Error");
     let _ = c.request(
         "invoke",
@@ -296,11 +295,7 @@ fn zbar_reads_a_qr_code_from_a_player() {
     assert!(ok, "qroverlay clip");
     let kms = start();
     let mut c = Client::connect(&kms);
-    let pipeline = c.create("MediaPipeline", json!({}));
-    let player = c.create(
-        "PlayerEndpoint",
-        json!({"mediaPipeline": pipeline, "uri": format!("file://{}", clip.display())}),
-    );
+    let (pipeline, player) = pipeline_with_player(&mut c, &format!("file://{}", clip.display()));
     let zbar = c.create("ZBarFilter", json!({"mediaPipeline": pipeline}));
     subscribe(&mut c, &zbar, "CodeFound");
     c.invoke(&player, "connect", json!({"sink": zbar}));

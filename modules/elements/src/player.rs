@@ -5,9 +5,9 @@
 //! The pipeline is shared and always PLAYING, so the player never touches the pipeline's
 //! clock or base time: its decoder's output pads carry an offset equal to the pipeline's
 //! running time when the current stretch of playback started (play, resume, seek), and an
-//! `identity sync=true` per branch paces the media. Pause blocks those pads; seek flushes only
-//! inside the player (flush events are not let out, they would reset the shared pipeline's
-//! time). End of stream stops at the player: it raises `EndOfStream` and is not forwarded, so
+//! `identity sync=true` per branch paces the media. Pause blocks those pads; a seek is a
+//! flushing seek of the decoder, its pads' offset moved to the current running time. End of
+//! stream stops at the player: it raises `EndOfStream` and is not forwarded, so
 //! connected elements keep running (as Kurento). A bad URI is the decoder's error on the bus,
 //! which the runtime turns into the element's `Error` event.
 
@@ -179,7 +179,7 @@ impl Player {
                 st.pads.push(pad.clone());
             }
             let (state, ctx) = (state.clone(), ctx.clone());
-            pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |pad, info| {
+            pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
                 let Some(ev) = info.event() else {
                     return gst::PadProbeReturn::Ok;
                 };
@@ -193,12 +193,10 @@ impl Player {
                         if done {
                             ctx.emit(EndOfStream::new());
                         }
-                        let _ = pad;
-                        gst::PadProbeReturn::Drop
-                    }
-                    // A seek flushes the player only; the shared pipeline keeps its time.
-                    gst::EventType::FlushStart | gst::EventType::FlushStop => {
-                        gst::PadProbeReturn::Drop
+                        // Taken here (HANDLED): DROP makes GStreamer unref it a second time
+                        // on this ghost pad (a GLib critical).
+                        info.data.take();
+                        gst::PadProbeReturn::Handled
                     }
                     _ => gst::PadProbeReturn::Ok,
                 }
