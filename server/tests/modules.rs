@@ -230,7 +230,7 @@ fn seek_pause_and_stop() {
 fn bad_uri_raises_an_error_event() {
     let kms = start();
     let mut c = Client::connect(&kms);
-    let (pipeline, player) =
+    let (_pipeline, player) =
         pipeline_with_player(&mut c, "file:///nonexistent/kurento-rs/missing.webm");
     subscribe(&mut c, &player, "Error");
     let _ = c.request(
