@@ -16,3 +16,5 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 G_DEBUG=fatal_warnings cargo test --release --workspace --locked
 # The generated JavaScript client modules in the real kurento-client, and their .d.ts with tsc.
 (cd module-creator/js-test && npm ci --no-audit --no-fund && node --test)
+# The real kurento-client and example-module packages against the server with every module.
+(cd server/js-test && npm ci --no-audit --no-fund && npm test)

@@ -97,6 +97,22 @@ pub fn start_full(
     files: &[(&str, &str)],
     nofile: Option<u64>,
 ) -> Kms {
+    spawn(resources, websocket, files, nofile, None, &[])
+}
+
+/// A server loading the modules of `modules` (kept), with extra environment variables.
+pub fn start_modules(modules: &Path, resources: Value, env: &[(&str, &Path)]) -> Kms {
+    spawn(resources, json!({}), &[], None, Some(modules), env)
+}
+
+fn spawn(
+    resources: Value,
+    websocket: Value,
+    files: &[(&str, &str)],
+    nofile: Option<u64>,
+    own_modules: Option<&Path>,
+    env: &[(&str, &Path)],
+) -> Kms {
     let dir = temp_dir("conf");
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
@@ -115,8 +131,11 @@ pub fn start_full(
         "metadata": {"site": "test"}});
     let conf_file = dir.join("kurento.conf.json");
     std::fs::write(&conf_file, conf.to_string()).unwrap();
-    let modules = modules_dir();
+    let modules = own_modules
+        .map(Path::to_path_buf)
+        .unwrap_or_else(modules_dir);
     let mut cmd = Command::new(SERVER);
+    cmd.envs(env.iter().copied());
     if let Some(n) = nofile {
         use std::os::unix::process::CommandExt;
         // SAFETY: setrlimit is async-signal-safe and touches only the child.
@@ -163,7 +182,9 @@ pub fn start_full(
             break addr.rsplit(':').next().unwrap().parse().unwrap();
         }
     };
-    let _ = std::fs::remove_dir_all(&modules);
+    if own_modules.is_none() {
+        let _ = std::fs::remove_dir_all(&modules);
+    }
     Kms {
         child,
         port,
@@ -285,7 +306,12 @@ impl Client {
 
     /// Waits for an `onEvent` matching `pred` (already received or arriving).
     pub fn event(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.event_within(Duration::from_secs(15), pred)
+    }
+
+    /// [`Client::event`] with another deadline.
+    pub fn event_within(&mut self, wait: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + wait;
         loop {
             if let Some(i) = self.events.iter().position(|e| pred(&e["params"]["value"])) {
                 return self.events.remove(i)["params"]["value"].clone();

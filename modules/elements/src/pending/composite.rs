@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `Composite`: not implemented by this server yet; creating one answers 40006 NOT_IMPLEMENTED
+//! (the class stays in the descriptor, so clients see the real API).
+
+use crate::generated::*;
+
+pub fn create(_ctx: Context, _p: CompositeConstructor) -> Result<Box<dyn Composite>, KurentoError> {
+    Err(KurentoError::not_implemented(
+        "Composite is not implemented by this server yet",
+    ))
+}

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `DispatcherOneToMany`: not implemented by this server yet; creating one answers 40006 NOT_IMPLEMENTED
+//! (the class stays in the descriptor, so clients see the real API).
+
+use crate::generated::*;
+
+pub fn create(
+    _ctx: Context,
+    _p: DispatcherOneToManyConstructor,
+) -> Result<Box<dyn DispatcherOneToMany>, KurentoError> {
+    Err(KurentoError::not_implemented(
+        "DispatcherOneToMany is not implemented by this server yet",
+    ))
+}
