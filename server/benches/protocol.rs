@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Throughput of the server, as ratios against a peer measured in the same run:
 //! * JSON-RPC `ping` with several pipelining clients vs a bare tokio-tungstenite echo server;
-//! * `create` + `release` of a pipeline (the fixture module's `Pipeline`, a real
-//!   `GstPipeline` through `kurento-core-runtime`) per second over the WebSocket.
+//! * `create` + `release` of a `MediaPipeline` of the real core module (a real `GstPipeline`
+//!   through `kurento-core-runtime`) per second over the WebSocket.
 //!
 //! Run: `cargo bench -p kurento-media-server --bench protocol`
 
@@ -141,7 +141,7 @@ fn request(ws: &mut Ws, v: Value) -> Value {
 fn pipeline_cycle(ws: &mut Ws, id: &mut u64) -> u64 {
     let r = request(
         ws,
-        json!({"jsonrpc": "2.0", "id": *id, "method": "create", "params": {"type": "Pipeline"}}),
+        json!({"jsonrpc": "2.0", "id": *id, "method": "create", "params": {"type": "MediaPipeline"}}),
     );
     let p = r["result"]["value"].as_str().expect("created").to_string();
     let r = request(
@@ -153,19 +153,17 @@ fn pipeline_cycle(ws: &mut Ws, id: &mut u64) -> u64 {
     1
 }
 
-fn fixture_catalog() -> Catalog {
-    // The fixture module, built as a dev-dependency next to this benchmark.
+fn core_catalog() -> Catalog {
+    // The core module, built as a dev-dependency next to this benchmark.
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
         .unwrap()
         .to_path_buf();
-    let so = deps.join("libkurento_fixture_module.so");
+    let so = deps.join("libkmscoremodule.so");
     let dir = std::env::temp_dir().join(format!("kms-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&so, dir.join("libkurento_fixture_module.so")).unwrap();
-    // SAFETY of set_var: single-threaded at this point of main.
-    unsafe { std::env::set_var("KURENTO_TEST_FIXTURE_MODULE", "1") };
+    std::fs::copy(&so, dir.join("libkmscoremodule.so")).unwrap();
     let catalog = Catalog::new(load_modules(std::slice::from_ref(&dir)));
     let _ = std::fs::remove_dir_all(Path::new(&dir));
     catalog
@@ -175,7 +173,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` probing
     }
-    let catalog = fixture_catalog();
+    let catalog = core_catalog();
     let echo_rt = runtime();
     let echo = echo_server(&echo_rt);
     let kms_rt = runtime();
