@@ -20,6 +20,9 @@ use crate::error::*;
 use crate::manager::{self, MANAGER_ID, ManagerState};
 use crate::modules::{Catalog, ClassInfo, Module};
 
+/// Runs a piece of request handling that may block; see [`Server::handle_frame_with`].
+pub type Offload<'a> = &'a dyn Fn(&mut dyn FnMut());
+
 pub type ConnId = u64;
 
 /// How long a response stays in the duplicate-request cache (server.md §4.6).
@@ -321,6 +324,19 @@ impl Server {
 
     /// Handles one frame (text or binary payload) and returns the frames to send back.
     pub fn handle_frame(&self, conn: ConnId, payload: &[u8]) -> Vec<String> {
+        self.handle_frame_with(conn, payload, &|work| work())
+    }
+
+    /// As [`Server::handle_frame`], running every request that may block (anything that calls
+    /// a module: GStreamer state changes, `getUsedCpu`...) through `offload`. The transport
+    /// passes `tokio::task::block_in_place`; `ping` is answered inline, since moving a worker
+    /// off the reactor for it would cost more than the answer itself.
+    pub fn handle_frame_with(
+        &self,
+        conn: ConnId,
+        payload: &[u8],
+        offload: Offload<'_>,
+    ) -> Vec<String> {
         let max = self.0.config.max_frame_size;
         if payload.len() > max {
             return vec![
@@ -344,7 +360,10 @@ impl Server {
         let mut out = Vec::new();
         for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
             match v {
-                Ok(v) => out.extend(self.handle_message(conn, v).map(|r| r.to_string())),
+                Ok(v) => out.extend(
+                    self.handle_message_with(conn, v, offload)
+                        .map(|r| r.to_string()),
+                ),
                 Err(_) => {
                     out.push(error_response(&Value::Null, &RpcError::parse_error()).to_string());
                     break;
@@ -356,6 +375,10 @@ impl Server {
 
     /// Handles one parsed message; `None` for notifications (they get no reply).
     pub fn handle_message(&self, conn: ConnId, msg: Value) -> Option<Value> {
+        self.handle_message_with(conn, msg, &|work| work())
+    }
+
+    fn handle_message_with(&self, conn: ConnId, msg: Value, offload: Offload<'_>) -> Option<Value> {
         let Value::Object(mut req) = msg else {
             return Some(error_response(&Value::Null, &RpcError::invalid_request()));
         };
@@ -405,10 +428,21 @@ impl Server {
         {
             return Some(stored);
         }
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.0.dispatch(Some(conn), &method, params.as_ref())
-        }))
-        .unwrap_or_else(|_| Err(RpcError::internal("internal error")));
+        let mut result = None;
+        let mut run = || {
+            result = Some(
+                catch_unwind(AssertUnwindSafe(|| {
+                    self.0.dispatch(Some(conn), &method, params.as_ref())
+                }))
+                .unwrap_or_else(|_| Err(RpcError::internal("internal error"))),
+            );
+        };
+        if method == "ping" {
+            run();
+        } else {
+            offload(&mut run);
+        }
+        let result = result.unwrap_or_else(|| Err(RpcError::internal("request not run")));
         let id = id?; // a notification is executed but not answered
         let response = match &result {
             Ok(r) => json!({"jsonrpc": "2.0", "id": id, "result": r}),

@@ -107,8 +107,8 @@ where
         };
         // Module calls may block (GStreamer state changes, getUsedCpu): keep them off the
         // reactor while still answering this connection's requests in arrival order.
-        let server = server.clone();
-        let replies = tokio::task::block_in_place(move || server.handle_frame(conn, &payload));
+        let replies =
+            server.handle_frame_with(conn, &payload, &|work| tokio::task::block_in_place(work));
         // Answers wait for room (a client that does not read slows its own requests down);
         // events never wait and are dropped instead.
         for r in replies {
