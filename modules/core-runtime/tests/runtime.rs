@@ -81,6 +81,9 @@ fn sink(
     leaf: &str,
 ) -> (Arc<MediaElement>, Arc<Mutex<u32>>) {
     let fakesink = gst::ElementFactory::make("fakesink")
+        // Added to a pipeline that is already PLAYING: an async sink would wait for a preroll
+        // that a live source never completes.
+        .property("async", false)
         .property("signal-handoffs", true)
         .property("sync", false)
         .build()
@@ -325,6 +328,9 @@ fn element_errors_become_error_events() {
 
     // An error from outside every element is the pipeline's own.
     let stray = gst::ElementFactory::make("fakesink")
+        // Added to a pipeline that is already PLAYING: an async sink would wait for a preroll
+        // that a live source never completes.
+        .property("async", false)
         .name("stray")
         .build()
         .unwrap();
@@ -519,6 +525,9 @@ fn an_element_connects_to_itself_for_loopback() {
     let id = format!("{}/loop_kurento.PassThrough", p.object().id());
     // An endpoint's two halves (a PassThrough connected to itself would be a caps-query loop).
     let input = gst::ElementFactory::make("fakesink")
+        // Added to a pipeline that is already PLAYING: an async sink would wait for a preroll
+        // that a live source never completes.
+        .property("async", false)
         .property("async", false)
         .build()
         .unwrap();
