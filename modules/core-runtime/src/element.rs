@@ -114,8 +114,16 @@ pub fn filter_spec(
     } else {
         "videoconvert"
     };
+    // Encoded input (from a WebRTC endpoint) is decoded before the leaky queue, never after:
+    // dropping an encoded frame would corrupt the frames that follow it.
     let chain = Branch::Chain {
-        elements: vec![queue, make(convert)?, filter.clone(), make(convert)?],
+        elements: vec![
+            crate::codec::decoder(media)?,
+            queue,
+            make(convert)?,
+            filter.clone(),
+            make(convert)?,
+        ],
         input: true,
         output: true,
     };
@@ -272,6 +280,32 @@ fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// A chain whose input only takes raw media gets a decoding input ([`crate::codec::decoder`]),
+/// since sources may deliver encoded media (a WebRTC endpoint forwards what it receives).
+fn with_decoder(
+    media: MediaType,
+    mut elements: Vec<gst::Element>,
+    input: bool,
+) -> Result<Vec<gst::Element>, CoreError> {
+    let encoded = match media {
+        MediaType::Video => "video/x-vp8",
+        MediaType::Audio => "audio/x-opus",
+        MediaType::Data => return Ok(elements),
+    };
+    let takes_encoded = elements.first().is_none_or(|e| {
+        input_pad_name(e)
+            .and_then(|n| e.static_pad(n))
+            .is_none_or(|p| {
+                p.pad_template_caps()
+                    .can_intersect(&gst::Caps::new_empty_simple(encoded))
+            })
+    });
+    if input && !takes_encoded {
+        elements.insert(0, crate::codec::decoder(media)?);
+    }
+    Ok(elements)
+}
+
 impl MediaElement {
     /// Builds the element's bin from `spec` and adds it to `pipeline` (a `MediaPipeline`'s,
     /// possibly from another module: resolve it through the host and `gst_element`).
@@ -334,6 +368,7 @@ impl MediaElement {
                     if elements.is_empty() {
                         return Err(CoreError::unexpected("empty element chain"));
                     }
+                    let elements = with_decoder(media, elements, input)?;
                     for e in &elements {
                         bin.add(e)
                             .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
@@ -568,6 +603,10 @@ impl MediaElement {
                     m.as_str()
                 )));
             }
+            // A sink joining a stream that is already flowing needs a key frame to start
+            // decoding (one2many: a viewer after the presenter); forwarded media has one only
+            // when the remote sender is asked.
+            crate::codec::request_key_unit(&tee_pad);
             self.obj.raise_media("ElementConnected", fields);
         }
         Ok(())
@@ -828,9 +867,13 @@ impl MediaElement {
         description == "default" && self.flow_out.get(&media).is_some_and(|t| t.is_flowing())
     }
 
-    /// `isMediaTranscoding`: this runtime never transcodes between connected elements.
-    pub fn is_media_transcoding(&self, _media: MediaType, _bin_name: &str) -> bool {
-        false
+    /// `isMediaTranscoding`: whether this element currently decodes or encodes `media` (a
+    /// filter decoding forwarded media, an endpoint encoding raw media or re-encoding another
+    /// codec). Encoders and decoders are created only when the caps need them, so this reads
+    /// the bin's children. `binName`, the name of one of Kurento's internal agnosticbins, has
+    /// no counterpart here and is ignored.
+    pub fn is_media_transcoding(&self, media: MediaType, _bin_name: &str) -> bool {
+        crate::codec::is_codec(self.bin.upcast_ref(), media)
     }
 
     pub fn gstreamer_dot(&self, details: Option<&str>) -> Result<String, CoreError> {

@@ -11,6 +11,7 @@
 //! object id and added to its pipeline, sink pads are `sink_<type>_<description>`, source pads
 //! `<type>_src_<description>_<n>`, so any copy can connect to, list and disconnect any element.
 
+mod codec;
 mod config;
 mod dispatch;
 mod element;
@@ -19,6 +20,9 @@ mod flow;
 mod object;
 mod pipeline;
 
+pub use codec::{
+    CapsSwitch, caps_kind, decode_plan, decoder, find_decoder, is_codec, is_raw, request_key_unit,
+};
 pub use config::class_config;
 pub use dispatch::{Resolver, invoke_media_object};
 pub use element::{Branch, ConnectionData, ElementSpec, MediaElement, filter_spec, pass_through};
