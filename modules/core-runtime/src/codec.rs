@@ -78,6 +78,25 @@ impl CapsSwitch {
                 | gst::PadProbeType::BUFFER_LIST,
             move |_, info| me.on_probe(info),
         );
+        // Whatever is linked now, any caps are welcome: a new plan is made when they arrive
+        // (otherwise a forwarded VP8 input refuses the raw output of a filter linked later).
+        entry.add_probe(gst::PadProbeType::QUERY_DOWNSTREAM, |_, info| {
+            let Some(q) = info.query_mut() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            match q.view_mut() {
+                gst::QueryViewMut::Caps(q) => {
+                    let caps = q.filter_owned().unwrap_or_else(gst::Caps::new_any);
+                    q.set_result(&caps);
+                    gst::PadProbeReturn::Handled
+                }
+                gst::QueryViewMut::AcceptCaps(q) => {
+                    q.set_result(true);
+                    gst::PadProbeReturn::Handled
+                }
+                _ => gst::PadProbeReturn::Ok,
+            }
+        });
         sw
     }
 
@@ -256,7 +275,9 @@ pub fn is_codec(e: &gst::Element, media: MediaType) -> bool {
     let check = |e: &gst::Element| {
         e.factory().is_some_and(|f| {
             let k = f.klass();
-            (k.contains("Decoder") || k.contains("Encoder")) && k.contains(word)
+            k.contains("Codec")
+                && (k.contains("Decoder") || k.contains("Encoder"))
+                && k.contains(word)
         })
     };
     if check(e) {

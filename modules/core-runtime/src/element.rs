@@ -688,6 +688,7 @@ impl MediaElement {
                 let _ = e.sync_state_with_parent();
             }
             self.flow_out[&m].attach(&lb.tee_pad);
+            crate::codec::request_key_unit(&lb.tee_pad);
             self.loopbacks().insert(m, lb);
             self.obj
                 .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));

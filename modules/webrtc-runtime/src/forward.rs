@@ -30,6 +30,7 @@ pub(crate) fn receive_chain(codec: Codec) -> Result<Vec<gst::Element>, String> {
             depay.set_property(p, true);
         }
     }
+    readdress_key_unit_requests(&depay);
     let mut chain = vec![depay];
     if codec == Codec::H264 {
         chain.push(make("h264parse")?);
@@ -52,8 +53,33 @@ pub(crate) fn send_switch(
     })
 }
 
+/// Key-frame requests arriving from consumers may carry the `ssrc` of the stream they were
+/// about (set by the consumer's RTP session); the receiving RTP session must address the
+/// remote sender's stream instead, which its SSRC demuxer fills in when the field is absent.
+pub(crate) fn readdress_key_unit_requests(depay: &gst::Element) {
+    let Some(pad) = depay.static_pad("src") else {
+        return;
+    };
+    pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, |_, info| {
+        let Some(gst::PadProbeData::Event(ev)) = &mut info.data else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let stale = ev.type_() == gst::EventType::CustomUpstream
+            && ev
+                .structure()
+                .is_some_and(|s| s.name() == "GstForceKeyUnit" && s.has_field("ssrc"));
+        if stale && let Some(s) = ev.structure() {
+            let mut s = s.to_owned();
+            s.remove_field("ssrc");
+            *ev = gst::event::CustomUpstream::new(s);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
 pub(crate) fn is_encoder(e: &gst::Element) -> bool {
-    e.factory().is_some_and(|f| f.klass().contains("Encoder"))
+    e.factory()
+        .is_some_and(|f| f.klass().contains("Codec/Encoder"))
 }
 
 fn make(factory: &str) -> Result<gst::Element, String> {

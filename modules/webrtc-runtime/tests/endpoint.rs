@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use kurento_core_runtime::{MediaObject, MediaPipeline, gst};
+use kurento_core_runtime::{MediaElement, MediaObject, MediaPipeline, MediaType, filter_spec, gst};
 use kurento_webrtc_runtime::{Options, WebRtcEndpoint, restrict_ice_to_interfaces};
 use serde_json::Value;
 
@@ -85,8 +85,8 @@ impl Peer {
         if send_video {
             let src = gst::parse::bin_from_description(
                 "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
-                 ! vp8enc deadline=1 ! rtpvp8pay pt=96 \
-                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+                 ! vp8enc name=enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=96 \
+                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,rtcp-fb-nack-pli=true",
                 true,
             )
             .unwrap();
@@ -100,7 +100,7 @@ impl Peer {
                 return;
             }
             let bin = gst::parse::bin_from_description(
-                "rtpvp8depay ! vp8dec name=dec ! fakesink sync=false",
+                "rtpvp8depay name=depay wait-for-keyframe=true ! vp8dec name=dec ! fakesink sync=false",
                 true,
             )
             .unwrap();
@@ -475,6 +475,193 @@ fn unknown_network_interface_is_a_clear_error() {
         (40400, "ICE_GATHER_CANDIDATES_ERROR")
     );
     assert!(e.message.contains("nosuchif0"), "{}", e.message);
+    ep.release();
+    pipeline.release();
+}
+
+/// Counts the key frames the peer's encoder makes (it makes none unless asked: its
+/// keyframe-max-dist is out of reach).
+fn count_keyframes(peer: &Peer) -> Arc<AtomicU32> {
+    let n = Arc::new(AtomicU32::new(0));
+    let c = n.clone();
+    let enc = peer.pipeline.by_name("enc").unwrap();
+    enc.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer()
+                && !b.flags().contains(gst::BufferFlags::DELTA_UNIT)
+            {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    n
+}
+
+/// The peer offers, the endpoint answers, candidates are trickled both ways until the peer
+/// has decoded more than 10 frames.
+fn negotiate_until_frames(events: &Events, peer: &Peer, ep: &WebRtcEndpoint) {
+    let offer = peer.create("offer");
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
+    let answer = ep.process_offer(&offer).unwrap();
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
+    ep.gather_candidates().unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("looped-back frames", 30, || {
+        exchange(events, peer, ep, &mut sent, &mut peer_sent);
+        peer.frames.load(Ordering::Relaxed) > 10
+    });
+}
+
+fn frames_keep_coming(peer: &Peer, what: &str) {
+    let before = peer.frames.load(Ordering::Relaxed);
+    wait_until(what, 15, || {
+        peer.frames.load(Ordering::Relaxed) > before + 10
+    });
+}
+
+/// Names of the encoders and decoders inside the endpoint's bin.
+fn codecs_in(bin: &gst::Bin) -> Vec<String> {
+    bin.iterate_recurse()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.factory().is_some_and(|f| {
+                let k = f.klass();
+                k.contains("Codec") && (k.contains("Encoder") || k.contains("Decoder"))
+            })
+        })
+        .map(|e| e.name().to_string())
+        .collect()
+}
+
+fn tee_caps(ep: &WebRtcEndpoint) -> String {
+    let pad = ep
+        .element()
+        .bin()
+        .by_name("video_tee")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap();
+    pad.current_caps()
+        .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn loopback_forwards_vp8_and_key_frame_requests_reach_the_sender() {
+    let (events, pipeline, ep) = setup(Options::default());
+    ep.element()
+        .connect(ep.element().bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    let keyframes = count_keyframes(&peer);
+    negotiate_until_frames(&events, &peer, &ep);
+    // Forwarded: the VP8 the peer sent crosses the tee encoded; nothing decodes or encodes it.
+    assert_eq!(tee_caps(&ep), "video/x-vp8");
+    let bin = ep.element().bin();
+    assert!(codecs_in(bin).is_empty(), "{:?}", codecs_in(bin));
+    assert!(!ep.element().is_media_transcoding(MediaType::Video, ""));
+    // The peer asks for a key frame (PLI): the endpoint's sending side passes the request
+    // through the loopback to its receiving side, which asks the peer's encoder.
+    let k = keyframes.load(Ordering::Relaxed);
+    let depay_src = peer
+        .pipeline
+        .by_name("depay")
+        .unwrap()
+        .static_pad("src")
+        .unwrap();
+    assert!(kurento_core_runtime::request_key_unit(&depay_src));
+    wait_until("key frame after the peer's PLI", 10, || {
+        keyframes.load(Ordering::Relaxed) > k
+    });
+    // requestKeyframe asks the sender too.
+    let k = keyframes.load(Ordering::Relaxed);
+    ep.request_keyframe().unwrap();
+    wait_until("key frame after requestKeyframe", 10, || {
+        keyframes.load(Ordering::Relaxed) > k
+    });
+    frames_keep_coming(&peer, "frames after key frames");
+    assert!(
+        find(&events, "Error").is_empty(),
+        "{:?}",
+        find(&events, "Error")
+    );
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn filter_inserted_while_flowing_decodes_and_endpoint_reencodes() {
+    let (events, pipeline, ep) = setup(Options::default());
+    let me = ep.element().bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    negotiate_until_frames(&events, &peer, &ep);
+    // A raw filter goes into the loop while media flows (filter_spec host, as every filter).
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("method", "horizontal-flip")
+        .build()
+        .unwrap();
+    let filter = MediaElement::new(
+        object(&events, "P_kurento.MediaPipeline/F_kurento.Filter"),
+        pipeline.gst_pipeline(),
+        filter_spec(&flip, Some(MediaType::Video)).unwrap(),
+    )
+    .unwrap();
+    let fbin = filter.bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .disconnect(&me, None, "default", "default")
+        .unwrap();
+    ep.element()
+        .connect(&fbin, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    filter
+        .connect(&me, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    // The filter decodes the forwarded VP8, the endpoint encodes the filter's raw output.
+    let flowed = Arc::new(AtomicU32::new(0));
+    let f = flowed.clone();
+    flip.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            f.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    wait_until("frames through the filter", 15, || {
+        flowed.load(Ordering::Relaxed) > 10
+    });
+    frames_keep_coming(&peer, "frames through the filter to the peer");
+    assert!(filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(ep.element().is_media_transcoding(MediaType::Video, ""));
+    assert!(!ep.element().is_media_transcoding(MediaType::Audio, ""));
+    // Back to the plain loopback: the encoder goes away, forwarding again.
+    filter
+        .disconnect(&me, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    wait_until("encoder removed", 10, || {
+        !ep.element().is_media_transcoding(MediaType::Video, "")
+    });
+    frames_keep_coming(&peer, "forwarded frames after the filter left");
+    assert!(
+        find(&events, "Error").is_empty(),
+        "{:?}",
+        find(&events, "Error")
+    );
+    filter.release();
     ep.release();
     pipeline.release();
 }
