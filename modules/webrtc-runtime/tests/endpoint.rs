@@ -665,3 +665,64 @@ fn filter_inserted_while_flowing_decodes_and_endpoint_reencodes() {
     ep.release();
     pipeline.release();
 }
+
+#[test]
+fn late_viewer_gets_a_key_frame_from_the_presenter() {
+    let (events, pipeline, presenter) = setup(Options::default());
+    let me = presenter.element().bin().clone().upcast::<gst::Element>();
+    presenter
+        .element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    let keyframes = count_keyframes(&peer);
+    negotiate_until_frames(&events, &peer, &presenter);
+    // one2many: a viewer joins while the presenter's stream flows.
+    let viewer_events: Events = Arc::default();
+    let viewer = WebRtcEndpoint::new(
+        object(
+            &viewer_events,
+            "P_kurento.MediaPipeline/V_kurento.WebRtcEndpoint",
+        ),
+        pipeline.gst_pipeline(),
+        Options::default(),
+    )
+    .unwrap();
+    viewer.set_ice_settings(|s| s.network_interfaces = "lo".into());
+    let viewer_peer = Peer::new(false);
+    viewer.gather_candidates().unwrap();
+    let offer = viewer.generate_offer().unwrap();
+    viewer.process_answer(&viewer_peer.answer(&offer)).unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("viewer connected", 20, || {
+        exchange(
+            &viewer_events,
+            &viewer_peer,
+            &viewer,
+            &mut sent,
+            &mut peer_sent,
+        );
+        viewer.connection_state() == "CONNECTED"
+    });
+    let k = keyframes.load(Ordering::Relaxed);
+    presenter
+        .element()
+        .connect(
+            viewer.element().bin().upcast_ref(),
+            None,
+            "default",
+            "default",
+        )
+        .unwrap();
+    // The presenter's sender makes key frames only when asked: the viewer can decode only
+    // because joining asked for one.
+    wait_until("viewer decodes", 10, || {
+        viewer_peer.frames.load(Ordering::Relaxed) > 10
+    });
+    assert!(keyframes.load(Ordering::Relaxed) > k);
+    assert!(!viewer.element().is_media_transcoding(MediaType::Video, ""));
+    frames_keep_coming(&peer, "presenter's loopback keeps flowing");
+    viewer.release();
+    presenter.release();
+    pipeline.release();
+}
