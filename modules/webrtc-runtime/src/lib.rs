@@ -5,12 +5,14 @@
 //! Layout of the element's bin (named by the object id):
 //!
 //! ```text
-//! sink_video_default ─▶ [video_rtc: queue ▸ videoconvert ▸ vp8enc ▸ rtpvp8pay] ─▶ webrtcbin
-//! webrtcbin ─▶ [video_rtc: rtpvp8depay ▸ vp8dec ▸ videoconvert] ─▶ video_tee ─▶ video_src_*
+//! sink_video_default ─▶ [video_send: in_queue ▸ (CapsSwitch) ▸ rtpvp8pay] ─▶ webrtcbin
+//! webrtcbin ─▶ [video_recv: rtpvp8depay] ─▶ video_tee ─▶ video_src_*
 //! ```
 //!
-//! (the same for audio with Opus). Between elements media is raw, as every other element of
-//! the runtime expects; encoder/payloader are built when the codec is known (offer/answer).
+//! (the same for audio with Opus). Between elements media is encoded where possible: the
+//! receive half outputs the depayloaded stream, the send half links it straight to the
+//! payloader when the codec matches and encodes (or transcodes) otherwise; see `forward.rs`
+//! and the README ("Forwarding without re-encoding").
 //!
 //! Facts applied (issue 7): `bundle-policy=max-bundle`; the sending branch is built and linked
 //! to a `sink_%u` pad requested with caps carrying the offered payload type, an explicit
