@@ -577,3 +577,112 @@ fn an_element_connects_to_itself_for_loopback() {
     e.release();
     p.release();
 }
+
+/// A source of VP8 (what a WebRTC endpoint forwards): videotestsrc ▸ vp8enc.
+fn vp8_source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<MediaElement> {
+    let src = gst::parse::bin_from_description(
+        "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=30/1 \
+         ! vp8enc deadline=1",
+        true,
+    )
+    .unwrap()
+    .upcast::<gst::Element>();
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Chain {
+            elements: vec![src],
+            input: false,
+            output: true,
+        },
+    };
+    let id = format!("{}/{leaf}", pipeline.object().id());
+    MediaElement::new(object(events, &id), pipeline.gst_pipeline(), spec).unwrap()
+}
+
+/// Raw frames counted at `pad`, with the caps they carry.
+fn raw_frames(pad: &gst::Pad) -> Arc<Mutex<u32>> {
+    let n = Arc::new(Mutex::new(0u32));
+    let c = n.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+        let raw = pad
+            .current_caps()
+            .and_then(|c| c.structure(0).map(|s| s.name() == "video/x-raw"))
+            .unwrap_or(false);
+        if raw {
+            *c.lock().unwrap() += 1;
+        }
+        gst::PadProbeReturn::Ok
+    });
+    n
+}
+
+#[test]
+fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    // A filter fed with VP8 decodes it before its leaky queue.
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("method", "horizontal-flip")
+        .build()
+        .unwrap();
+    let id = format!("{}/f_kurento.GStreamerFilter", p.object().id());
+    let filter = MediaElement::new(
+        object(&events, &id),
+        p.gst_pipeline(),
+        filter_spec(&flip, Some(MediaType::Video)).unwrap(),
+    )
+    .unwrap();
+    let flipped = raw_frames(&flip.static_pad("src").unwrap());
+    let vp8 = vp8_source(&events, &p, "v_fixture.Vp8Source");
+    vp8.connect(filter.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&flipped, 10);
+    assert!(filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(!filter.is_media_transcoding(MediaType::Audio, ""));
+    // A sink whose first element only takes raw video gets a decoding input by itself.
+    let convert = gst::ElementFactory::make("videoconvert").build().unwrap();
+    let fakesink = gst::ElementFactory::make("fakesink")
+        .property("async", false)
+        .property("sync", false)
+        .build()
+        .unwrap();
+    let converted = raw_frames(&convert.static_pad("src").unwrap());
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Chain {
+            elements: vec![convert, fakesink],
+            input: true,
+            output: false,
+        },
+    };
+    let id = format!("{}/r_fixture.RawSink", p.object().id());
+    let raw_sink = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    vp8.connect(raw_sink.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&converted, 10);
+    assert!(raw_sink.is_media_transcoding(MediaType::Video, ""));
+    // Raw input: the same filter host decodes nothing.
+    let flip2 = gst::ElementFactory::make("videoflip").build().unwrap();
+    let id = format!("{}/g_kurento.GStreamerFilter", p.object().id());
+    let raw_filter = MediaElement::new(
+        object(&events, &id),
+        p.gst_pipeline(),
+        filter_spec(&flip2, Some(MediaType::Video)).unwrap(),
+    )
+    .unwrap();
+    let passed = raw_frames(&flip2.static_pad("src").unwrap());
+    let src = source(&events, &p, "s_fixture.Source");
+    src.connect(raw_filter.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&passed, 10);
+    assert!(!raw_filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(
+        !events.lock().unwrap().iter().any(|e| e.1 == "Error"),
+        "{:?}",
+        events.lock().unwrap()
+    );
+    for e in [&src, &raw_filter, &raw_sink, &vp8, &filter] {
+        e.release();
+    }
+    p.release();
+}
