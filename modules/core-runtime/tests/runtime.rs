@@ -616,23 +616,28 @@ fn raw_frames(pad: &gst::Pad) -> Arc<Mutex<u32>> {
     n
 }
 
+/// A videoflip filter (filter_spec host) and its count of raw frames out.
+fn flip_filter(
+    events: &Events,
+    p: &MediaPipeline,
+    leaf: &str,
+) -> (Arc<MediaElement>, Arc<Mutex<u32>>) {
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("method", "horizontal-flip")
+        .build()
+        .unwrap();
+    let id = format!("{}/{leaf}", p.object().id());
+    let spec = filter_spec(&flip, Some(MediaType::Video)).unwrap();
+    let filter = MediaElement::new(object(events, &id), p.gst_pipeline(), spec).unwrap();
+    (filter, raw_frames(&flip.static_pad("src").unwrap()))
+}
+
 #[test]
 fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
     let events: Events = Arc::default();
     let p = pipeline(&events);
     // A filter fed with VP8 decodes it before its leaky queue.
-    let flip = gst::ElementFactory::make("videoflip")
-        .property_from_str("method", "horizontal-flip")
-        .build()
-        .unwrap();
-    let id = format!("{}/f_kurento.GStreamerFilter", p.object().id());
-    let filter = MediaElement::new(
-        object(&events, &id),
-        p.gst_pipeline(),
-        filter_spec(&flip, Some(MediaType::Video)).unwrap(),
-    )
-    .unwrap();
-    let flipped = raw_frames(&flip.static_pad("src").unwrap());
+    let (filter, flipped) = flip_filter(&events, &p, "f_kurento.GStreamerFilter");
     let vp8 = vp8_source(&events, &p, "v_fixture.Vp8Source");
     vp8.connect(filter.bin().upcast_ref(), None, "default", "default")
         .unwrap();
@@ -662,15 +667,7 @@ fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
     wait_frames(&converted, 10);
     assert!(raw_sink.is_media_transcoding(MediaType::Video, ""));
     // Raw input: the same filter host decodes nothing.
-    let flip2 = gst::ElementFactory::make("videoflip").build().unwrap();
-    let id = format!("{}/g_kurento.GStreamerFilter", p.object().id());
-    let raw_filter = MediaElement::new(
-        object(&events, &id),
-        p.gst_pipeline(),
-        filter_spec(&flip2, Some(MediaType::Video)).unwrap(),
-    )
-    .unwrap();
-    let passed = raw_frames(&flip2.static_pad("src").unwrap());
+    let (raw_filter, passed) = flip_filter(&events, &p, "g_kurento.GStreamerFilter");
     let src = source(&events, &p, "s_fixture.Source");
     src.connect(raw_filter.bin().upcast_ref(), None, "default", "default")
         .unwrap();

@@ -223,6 +223,10 @@ fn run(n: u64, seconds: u64, reencode: bool) -> Figures {
             .unwrap();
         pipeline.add_many([&queue, &caps, &webrtc]).unwrap();
         restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
+        let agent = webrtc
+            .property::<gst::glib::Object>("ice-agent")
+            .property::<gst::glib::Object>("agent");
+        agent.set_property("upnp", false);
         tee.link(&queue).unwrap();
         queue.link(&caps).unwrap();
         caps.link(&webrtc).unwrap();

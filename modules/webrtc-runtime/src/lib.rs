@@ -338,6 +338,10 @@ impl WebRtcEndpoint {
         let ice = self.webrtc.property::<glib::Object>("ice-agent");
         if ice.find_property("agent").is_some() {
             let agent = ice.property::<glib::Object>("agent");
+            // No UPnP port mapping (as Kurento): it probes the LAN for every session.
+            if agent.find_property("upnp").is_some() {
+                agent.set_property("upnp", false);
+            }
             let w = self.me.clone();
             agent.connect("component-state-changed", false, move |args| {
                 let stream = args[1].get::<u32>().unwrap_or(0);

@@ -373,11 +373,7 @@ fn browser_offers_loopback_video_and_events() {
     wait_until("frames keep coming", 10, || {
         peer.frames.load(Ordering::Relaxed) > before + 10
     });
-    assert!(
-        find(&events, "Error").is_empty(),
-        "{:?}",
-        find(&events, "Error")
-    );
+    assert_no_errors(&events);
     ep.release();
     pipeline.release();
 }
@@ -477,6 +473,11 @@ fn unknown_network_interface_is_a_clear_error() {
     assert!(e.message.contains("nosuchif0"), "{}", e.message);
     ep.release();
     pipeline.release();
+}
+
+fn assert_no_errors(events: &Events) {
+    let errors = find(events, "Error");
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Counts the key frames the peer's encoder makes (it makes none unless asked: its
@@ -590,11 +591,7 @@ fn loopback_forwards_vp8_and_key_frame_requests_reach_the_sender() {
         keyframes.load(Ordering::Relaxed) > k
     });
     frames_keep_coming(&peer, "frames after key frames");
-    assert!(
-        find(&events, "Error").is_empty(),
-        "{:?}",
-        find(&events, "Error")
-    );
+    assert_no_errors(&events);
     ep.release();
     pipeline.release();
 }
@@ -656,11 +653,7 @@ fn filter_inserted_while_flowing_decodes_and_endpoint_reencodes() {
         !ep.element().is_media_transcoding(MediaType::Video, "")
     });
     frames_keep_coming(&peer, "forwarded frames after the filter left");
-    assert!(
-        find(&events, "Error").is_empty(),
-        "{:?}",
-        find(&events, "Error")
-    );
+    assert_no_errors(&events);
     filter.release();
     ep.release();
     pipeline.release();
