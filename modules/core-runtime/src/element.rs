@@ -280,6 +280,21 @@ fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// When `sink`'s `<word>` input is fed by its own loopback (see `connect_loopback`), unlinks
+/// the loopback's proxysink from its tee: the loopback's owner then restores the input (its
+/// unlinked handler), so a new source can take the input over as from any other source.
+fn take_over_loopback(sink: &gst::Element, word: &str) {
+    let proxy = sink
+        .downcast_ref::<gst::Bin>()
+        .and_then(|b| b.by_name(&format!("loopback_{word}_sink")))
+        .and_then(|p| p.static_pad("sink"));
+    if let Some(pad) = proxy
+        && let Some(peer) = pad.peer()
+    {
+        let _ = peer.unlink(&pad);
+    }
+}
+
 /// A chain whose input only takes raw media gets a decoding input ([`crate::codec::decoder`]),
 /// since sources may deliver encoded media (a WebRTC endpoint forwards what it receives).
 fn with_decoder(
@@ -565,6 +580,7 @@ impl MediaElement {
                 // One source per sink input: the previous source's owner cleans up on unlink.
                 let _ = peer.unlink(&sink_pad);
             }
+            take_over_loopback(sink, word);
             let tee_pad = tee
                 .request_pad_simple("src_%u")
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
@@ -662,7 +678,11 @@ impl MediaElement {
             let Some(target) = ghost.target() else {
                 return Err(CoreError::connect("input pad without target"));
             };
+            // Named so that another element (possibly of another module) taking this input
+            // over finds them: see take_over_loopback.
             let proxy = [make("proxysink")?, make("proxysrc")?];
+            proxy[0].set_property("name", format!("loopback_{word}_sink"));
+            proxy[1].set_property("name", format!("loopback_{word}_src"));
             proxy[1].set_property("proxysink", &proxy[0]);
             self.bin
                 .add_many(&proxy)
@@ -688,6 +708,24 @@ impl MediaElement {
                 let _ = e.sync_state_with_parent();
             }
             self.flow_out[&m].attach(&lb.tee_pad);
+            // Another source taking the input over unlinks the tee pad: clean up as a
+            // disconnect would (our own disconnect removes the entry first).
+            let me = self.me.clone();
+            lb.tee_pad.connect_unlinked(move |pad, _| {
+                let Some(e) = me.upgrade() else { return };
+                let taken = {
+                    let mut lbs = e.loopbacks();
+                    match lbs.get(&m) {
+                        Some(lb) if &lb.tee_pad == pad => lbs.remove(&m),
+                        _ => None,
+                    }
+                };
+                if let Some(lb) = taken {
+                    e.drop_loopback(m, lb, None);
+                    e.obj
+                        .raise_media("ElementDisconnected", Self::loop_fields(m, e.obj.id()));
+                }
+            });
             crate::codec::request_key_unit(&lb.tee_pad);
             self.loopbacks().insert(m, lb);
             self.obj

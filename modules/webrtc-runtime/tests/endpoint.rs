@@ -618,14 +618,23 @@ fn filter_inserted_while_flowing_decodes_and_endpoint_reencodes() {
     .unwrap();
     let fbin = filter.bin().clone().upcast::<gst::Element>();
     ep.element()
-        .disconnect(&me, None, "default", "default")
-        .unwrap();
-    ep.element()
         .connect(&fbin, Some(MediaType::Video), "default", "default")
         .unwrap();
+    // The filter takes the endpoint's video input over from the loopback (audio stays looped).
     filter
         .connect(&me, Some(MediaType::Video), "default", "default")
         .unwrap();
+    let sources = ep
+        .element()
+        .source_connections(Some(MediaType::Video), None);
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].source, filter.object().id());
+    assert_eq!(
+        ep.element()
+            .source_connections(Some(MediaType::Audio), None)
+            .len(),
+        1
+    );
     // The filter decodes the forwarded VP8, the endpoint encodes the filter's raw output.
     let flowed = Arc::new(AtomicU32::new(0));
     let f = flowed.clone();
