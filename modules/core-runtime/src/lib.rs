@@ -4,6 +4,9 @@
 //! time, event raising), [`MediaPipeline`] (one `GstPipeline` each), [`MediaElement`] (a plain
 //! bin with Kurento's pad naming, connect/disconnect by media type, media-flow and error
 //! events, stats, Graphviz dumps), [`pass_through`] and the filter wrapper [`filter_spec`].
+//! Media may cross between elements encoded (a WebRTC endpoint forwards what it receives):
+//! raw consumers decode on their input ([`decoder`], [`CapsSwitch`]), and
+//! `isMediaTranscoding` reports the encoders and decoders actually in an element.
 //!
 //! Everything here is plain Rust over stock GStreamer elements: no GObject subclass is
 //! registered (DESIGN.md rule 2), so several modules can each carry their own copy. Objects of
