@@ -728,3 +728,110 @@ fn late_viewer_gets_a_key_frame_from_the_presenter() {
     presenter.release();
     pipeline.release();
 }
+
+/// A peer sending what `send` (a bin description ending in RTP caps) makes and decoding what
+/// comes back with `recv` (a bin description with a decoder named `dec`).
+fn custom_peer(send: &str, recv: &'static str) -> Peer {
+    gst::init().unwrap();
+    let pipeline = gst::Pipeline::new();
+    let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
+    webrtc.set_property_from_str("bundle-policy", "max-bundle");
+    pipeline.add(&webrtc).unwrap();
+    restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
+    let src = gst::parse::bin_from_description(send, true).unwrap();
+    pipeline.add(&src).unwrap();
+    src.link(&webrtc).unwrap();
+    let frames = Arc::new(AtomicU32::new(0));
+    let (f, p) = (frames.clone(), pipeline.clone());
+    webrtc.connect_pad_added(move |_, pad| {
+        if pad.direction() != gst::PadDirection::Src {
+            return;
+        }
+        let bin = gst::parse::bin_from_description(recv, true).unwrap();
+        p.add(&bin).unwrap();
+        let f = f.clone();
+        bin.by_name("dec")
+            .unwrap()
+            .static_pad("src")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                f.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        bin.sync_state_with_parent().unwrap();
+        pad.link(&bin.static_pad("sink").unwrap()).unwrap();
+    });
+    let candidates = Arc::new(Mutex::new(Vec::new()));
+    let c = candidates.clone();
+    webrtc.connect("on-ice-candidate", false, move |args| {
+        let cand = (
+            args[1].get::<u32>().unwrap(),
+            args[2].get::<String>().unwrap(),
+        );
+        c.lock().unwrap().push(cand);
+        None
+    });
+    pipeline.set_state(gst::State::Playing).unwrap();
+    Peer {
+        pipeline,
+        webrtc,
+        frames,
+        candidates,
+        messages: Arc::default(),
+        channel: Arc::default(),
+    }
+}
+
+/// Loops `peer`'s stream back through the endpoint and checks it crossed the `media` tee
+/// encoded as `caps_name`, with no encoder or decoder in the endpoint.
+fn assert_forwarded_loopback(peer: &Peer, media: MediaType, caps_name: &str) {
+    let (events, pipeline, ep) = setup(Options::default());
+    let me = ep.element().bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    negotiate_until_frames(&events, peer, &ep);
+    let tee = ep
+        .element()
+        .bin()
+        .by_name(&format!("{}_tee", media.pad_word()))
+        .unwrap();
+    let caps = tee.static_pad("sink").unwrap().current_caps().unwrap();
+    assert_eq!(caps.structure(0).unwrap().name(), caps_name);
+    let bin = ep.element().bin();
+    assert!(codecs_in(bin).is_empty(), "{:?}", codecs_in(bin));
+    assert!(!ep.element().is_media_transcoding(media, ""));
+    frames_keep_coming(peer, "decoded media keeps coming");
+    assert_no_errors(&events);
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn loopback_forwards_opus() {
+    let peer = custom_peer(
+        "audiotestsrc is-live=true wave=ticks ! opusenc ! rtpopuspay pt=111 \
+         ! capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000",
+        "rtpopusdepay ! opusdec name=dec ! fakesink sync=false async=false",
+    );
+    assert_forwarded_loopback(&peer, MediaType::Audio, "audio/x-opus");
+}
+
+#[test]
+fn loopback_forwards_h264() {
+    gst::init().unwrap();
+    if gst::ElementFactory::find("x264enc").is_none()
+        || gst::ElementFactory::find("avdec_h264").is_none()
+    {
+        eprintln!("no H.264 encoder/decoder on this system: H.264 is not offered");
+        return;
+    }
+    let peer = custom_peer(
+        "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 \
+         ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 \
+         ! rtph264pay pt=102 config-interval=-1 \
+         ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,packetization-mode=(string)1,rtcp-fb-nack-pli=true\"",
+        "rtph264depay ! avdec_h264 name=dec ! fakesink sync=false async=false",
+    );
+    assert_forwarded_loopback(&peer, MediaType::Video, "video/x-h264");
+}
