@@ -224,6 +224,7 @@ impl WebRtcEndpoint {
                 input: Some(video.0.upcast()),
                 output: Some(video.1.upcast()),
             },
+            data: Branch::None,
         };
         let element = MediaElement::new(obj, pipeline, spec)?;
         element
