@@ -21,11 +21,12 @@
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
-kurento_module_support::module_helpers!();
+use generated::*;
+
+kurento_module_glue::module_helpers!();
 
 use std::sync::Arc;
 
-use generated::*;
 use gst::prelude::*;
 use kurento_core_runtime::{Branch, CoreError, ElementSpec, MediaElement, MediaType};
 use serde_json::Value;

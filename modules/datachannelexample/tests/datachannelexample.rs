@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use kurento_core_runtime::{Branch, ElementSpec, MediaElement, MediaObject};
-use kurento_module_filter_common::testing::{Host, Module, error_of};
+use kurento_module_glue::testing::{Host, Module, error_of};
 use serde_json::{Value, json};
 
 fn module() -> (&'static Host, Module) {

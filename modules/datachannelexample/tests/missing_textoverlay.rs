@@ -3,7 +3,7 @@
 //! KmsSendData fails with MEDIA_OBJECT_NOT_AVAILABLE naming the element and the package.
 //! The factories are removed from this test process's registry (its own binary).
 
-use kurento_module_filter_common::testing::{Host, error_of};
+use kurento_module_glue::testing::{Host, error_of};
 use serde_json::json;
 
 #[test]
