@@ -10,11 +10,11 @@
  */
 use gst::glib;
 
+mod children;
 mod kmssenddata;
 mod kmsshowdata;
 
-/// Caps of the data pads (elements.md §1.3): plain UTF-8 text, one message per buffer.
-pub const DATA_CAPS: &str = "application/data";
+pub use children::DATA_CAPS;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     kmssenddata::register(plugin)?;
@@ -32,12 +32,3 @@ gst::plugin_define!(
     env!("CARGO_PKG_REPOSITORY"),
     env!("BUILD_REL_DATE")
 );
-
-/// Creates the stock child `factory`, or says which plugin is missing (checked again at the
-/// first state change, so the element fails loudly instead of running without it).
-fn make_child(factory: &str, name: &str, package: &str) -> Result<gst::Element, String> {
-    gst::ElementFactory::make(factory)
-        .name(name)
-        .build()
-        .map_err(|_| format!("GStreamer element '{factory}' not available (install {package})"))
-}

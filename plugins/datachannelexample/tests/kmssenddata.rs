@@ -3,113 +3,47 @@
 //! the video passes unchanged; frames without a code and odd sizes send nothing and break
 //! nothing.
 
-use std::sync::Once;
+mod common;
 
-use gst::prelude::*;
-
-static INIT: Once = Once::new();
-
-fn init() {
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstdatachannelexample::plugin_register_static().unwrap();
-    });
-}
+use common::{Bench, warnings_and_errors};
 
 struct Harness {
-    pipeline: gst::Pipeline,
-    video_in: gst_app::AppSrc,
-    video_out: gst_app::AppSink,
-    data_out: gst_app::AppSink,
+    bench: Bench,
     width: usize,
     height: usize,
-    pts: u64,
 }
 
 impl Harness {
     fn new(width: usize, height: usize) -> Harness {
-        init();
-        let pipeline = gst::Pipeline::new();
-        let send = gst::ElementFactory::make("kmssenddata").build().unwrap();
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Gray8)
-            .width(width as i32)
-            .height(height as i32)
-            .framerate(gst::Fraction::new(30, 1))
-            .build();
-        let video_in = gst_app::AppSrc::builder()
-            .caps(&caps)
-            .format(gst::Format::Time)
-            .build();
-        let video_out = gst_app::AppSink::builder().caps(&caps).sync(false).build();
-        let data_out = gst_app::AppSink::builder()
-            .caps(&gst::Caps::new_empty_simple("application/data"))
-            .sync(false)
-            .build();
-        video_out.set_property("async", false);
-        data_out.set_property("async", false);
-        pipeline
-            .add_many([
-                video_in.upcast_ref(),
-                &send,
-                video_out.upcast_ref(),
-                data_out.upcast_ref(),
-            ])
-            .unwrap();
-        video_in.link(&send).unwrap();
-        send.link_pads(Some("src"), &video_out, None).unwrap();
-        send.link_pads(Some("data_src"), &data_out, None).unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
+        let bench = Bench::new("kmssenddata", gst_video::VideoFormat::Gray8, width, height);
+        assert!(bench.data_in.is_none(), "no data input");
         Harness {
-            pipeline,
-            video_in,
-            video_out,
-            data_out,
+            bench,
             width,
             height,
-            pts: 0,
         }
     }
 
     /// Pushes `frame` and checks that it comes out unchanged.
     fn pass(&mut self, frame: &[u8]) {
-        let mut b = gst::Buffer::from_slice(frame.to_vec());
-        b.get_mut()
-            .unwrap()
-            .set_pts(gst::ClockTime::from_nseconds(self.pts));
-        self.pts += 33_333_333;
-        self.video_in.push_buffer(b).unwrap();
-        let s = self
-            .video_out
-            .try_pull_sample(gst::ClockTime::from_seconds(5))
-            .expect("a frame comes out");
-        let out = s.buffer().unwrap().map_readable().unwrap().to_vec();
+        let out = self.bench.push(frame);
         assert!(out == frame, "video passes unchanged");
     }
 
     fn data(&self, timeout_ms: u64) -> Option<String> {
-        let s = self
-            .data_out
-            .try_pull_sample(gst::ClockTime::from_mseconds(timeout_ms))?;
-        let b = s.buffer().unwrap();
+        let b = self.bench.data(timeout_ms)?;
         assert!(b.pts().is_some(), "data buffers carry a timestamp");
         Some(String::from_utf8(b.map_readable().unwrap().to_vec()).expect("UTF-8 text"))
     }
 
     fn errors(&self) -> Vec<String> {
-        let bus = self.pipeline.bus().unwrap();
-        std::iter::from_fn(|| bus.pop())
-            .filter_map(|m| match m.view() {
-                gst::MessageView::Warning(w) => Some(format!("warning: {}", w.error())),
-                gst::MessageView::Error(e) => Some(format!("error: {}", e.error())),
-                _ => None,
-            })
-            .collect()
+        warnings_and_errors(&self.bench.messages())
     }
 
     fn barcode_messages(&self) -> usize {
-        let bus = self.pipeline.bus().unwrap();
-        std::iter::from_fn(|| bus.pop())
+        self.bench
+            .messages()
+            .iter()
             .filter(|m| m.structure().is_some_and(|s| s.name() == "barcode"))
             .count()
     }
@@ -138,12 +72,6 @@ impl Harness {
             }
         }
         f
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
 

@@ -33,7 +33,9 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::{DATA_CAPS, make_child};
+use crate::children::{
+    DATA_CAPS, add_ghost_pads, check_children, make_child, pad_templates, set_target,
+};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -97,14 +99,13 @@ impl KmsSendData {
         scan.link(&queue.static_pad("sink").unwrap())
             .map_err(|e| e.to_string())?;
         let out = tee.request_pad_simple("src_%u").ok_or("tee gives no pad")?;
-        let target = |pad: &str, t: &gst::Pad| {
-            if let Some(g) = obj.static_pad(pad).and_downcast::<gst::GhostPad>() {
-                let _ = g.set_target(Some(t));
-            }
-        };
-        target("sink", &tee.static_pad("sink").unwrap());
-        target("src", &out);
-        target("data_src", &appsrc.static_pad("src").unwrap());
+        set_target(obj.upcast_ref(), "sink", &tee.static_pad("sink").unwrap());
+        set_target(obj.upcast_ref(), "src", &out);
+        set_target(
+            obj.upcast_ref(),
+            "data_src",
+            &appsrc.static_pad("src").unwrap(),
+        );
         Ok(Children { zbar, appsrc })
     }
 
@@ -135,12 +136,7 @@ impl ObjectImpl for KmsSendData {
         self.parent_constructed();
         let obj = self.obj();
         // Pads first and always: a missing child fails the state change, never the pads.
-        for name in ["sink", "src", "data_src"] {
-            let pad = gst::GhostPad::builder_from_template(&obj.pad_template(name).unwrap())
-                .name(name)
-                .build();
-            obj.add_pad(&pad).expect("fresh pad");
-        }
+        add_ghost_pads(obj.upcast_ref());
         let children = self.build();
         if let Err(e) = &children {
             gst::error!(CAT, imp = self, "{e}");
@@ -165,18 +161,8 @@ impl ElementImpl for KmsSendData {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let video = gst::Caps::new_empty_simple("video/x-raw");
-            let data = gst::Caps::new_empty_simple(DATA_CAPS);
-            let t = |name: &str, dir, caps: &gst::Caps| {
-                gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps).unwrap()
-            };
-            vec![
-                t("sink", gst::PadDirection::Sink, &video),
-                t("src", gst::PadDirection::Src, &video),
-                t("data_src", gst::PadDirection::Src, &data),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| pad_templates(&[("data_src", gst::PadDirection::Src)]));
         PAD_TEMPLATES.as_ref()
     }
 
@@ -184,12 +170,7 @@ impl ElementImpl for KmsSendData {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
-        if transition == gst::StateChange::NullToReady
-            && let Some(Err(e)) = self.children.get()
-        {
-            gst::element_imp_error!(self, gst::CoreError::MissingPlugin, ("{}", e));
-            return Err(gst::StateChangeError);
-        }
+        check_children(self.obj().upcast_ref(), self.children.get(), transition)?;
         self.parent_change_state(transition)
     }
 }

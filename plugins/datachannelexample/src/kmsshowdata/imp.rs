@@ -35,7 +35,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::{DATA_CAPS, make_child};
+use crate::children::{add_ghost_pads, check_children, make_child, pad_templates, set_target};
 
 const DEFAULT_FONT_DESC: &str = "sans-serif, 26";
 
@@ -85,16 +85,26 @@ impl KmsShowData {
             .link_pads(Some("src"), &overlay, Some("video_sink"))
             .and_then(|_| overlay.link(&convert_out))
             .map_err(|e| e.to_string())?;
-        let target = |pad: &str, e: &gst::Element, child_pad: &str| {
-            let ghost = obj.static_pad(pad).and_downcast::<gst::GhostPad>();
-            if let (Some(g), Some(t)) = (ghost, e.static_pad(child_pad)) {
-                let _ = g.set_target(Some(&t));
-            }
-        };
-        target("sink", &convert_in, "sink");
-        target("src", &convert_out, "src");
-        target("data_sink", &identity, "sink");
-        target("data_src", &identity, "src");
+        set_target(
+            obj.upcast_ref(),
+            "sink",
+            &convert_in.static_pad("sink").unwrap(),
+        );
+        set_target(
+            obj.upcast_ref(),
+            "src",
+            &convert_out.static_pad("src").unwrap(),
+        );
+        set_target(
+            obj.upcast_ref(),
+            "data_sink",
+            &identity.static_pad("sink").unwrap(),
+        );
+        set_target(
+            obj.upcast_ref(),
+            "data_src",
+            &identity.static_pad("src").unwrap(),
+        );
 
         let weak = obj.downgrade();
         let weak_overlay = overlay.downgrade();
@@ -139,12 +149,7 @@ impl ObjectImpl for KmsShowData {
         self.parent_constructed();
         let obj = self.obj();
         // Pads first and always: a missing child fails the state change, never the pads.
-        for name in ["sink", "src", "data_sink", "data_src"] {
-            let pad = gst::GhostPad::builder_from_template(&obj.pad_template(name).unwrap())
-                .name(name)
-                .build();
-            obj.add_pad(&pad).expect("fresh pad");
-        }
+        add_ghost_pads(obj.upcast_ref());
         let children = self.build();
         if let Err(e) = &children {
             gst::error!(CAT, imp = self, "{e}");
@@ -170,17 +175,10 @@ impl ElementImpl for KmsShowData {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let video = gst::Caps::new_empty_simple("video/x-raw");
-            let data = gst::Caps::new_empty_simple(DATA_CAPS);
-            let t = |name: &str, dir, caps: &gst::Caps| {
-                gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps).unwrap()
-            };
-            vec![
-                t("sink", gst::PadDirection::Sink, &video),
-                t("src", gst::PadDirection::Src, &video),
-                t("data_sink", gst::PadDirection::Sink, &data),
-                t("data_src", gst::PadDirection::Src, &data),
-            ]
+            pad_templates(&[
+                ("data_sink", gst::PadDirection::Sink),
+                ("data_src", gst::PadDirection::Src),
+            ])
         });
         PAD_TEMPLATES.as_ref()
     }
@@ -189,12 +187,7 @@ impl ElementImpl for KmsShowData {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
-        if transition == gst::StateChange::NullToReady
-            && let Some(Err(e)) = self.children.get()
-        {
-            gst::element_imp_error!(self, gst::CoreError::MissingPlugin, ("{}", e));
-            return Err(gst::StateChangeError);
-        }
+        check_children(self.obj().upcast_ref(), self.children.get(), transition)?;
         self.parent_change_state(transition)
     }
 }
