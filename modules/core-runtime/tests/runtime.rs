@@ -65,6 +65,7 @@ fn source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<MediaEle
         .unwrap();
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![src, caps],
             input: false,
@@ -96,6 +97,7 @@ fn sink(
     });
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![fakesink],
             input: true,
@@ -310,6 +312,7 @@ fn element_errors_become_error_events() {
     let id = format!("{}/bad_fixture.Source", p.object().id());
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![filesrc],
             input: false,
@@ -537,6 +540,7 @@ fn an_element_connects_to_itself_for_loopback() {
         .unwrap();
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Split {
             input: Some(input),
             output: Some(output),
@@ -594,6 +598,7 @@ fn vp8_source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<Medi
             input: false,
             output: true,
         },
+        data: Branch::None,
     };
     let id = format!("{}/{leaf}", pipeline.object().id());
     MediaElement::new(object(events, &id), pipeline.gst_pipeline(), spec).unwrap()
@@ -659,6 +664,7 @@ fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
             input: true,
             output: false,
         },
+        data: Branch::None,
     };
     let id = format!("{}/r_fixture.RawSink", p.object().id());
     let raw_sink = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
