@@ -79,19 +79,27 @@ struct Peer {
 
 impl Peer {
     fn new(send_video: bool) -> Peer {
+        Peer::build(
+            send_video.then_some(
+                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
+                 ! vp8enc name=enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=96 \
+                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,rtcp-fb-nack-pli=true",
+            ),
+            "rtpvp8depay name=depay wait-for-keyframe=true ! vp8dec name=dec ! fakesink sync=false",
+        )
+    }
+
+    /// A peer sending what `send` (a bin description ending in RTP caps) makes and decoding
+    /// what comes back with `recv` (a bin description with a decoder named `dec`).
+    fn build(send: Option<&str>, recv: &'static str) -> Peer {
+        gst::init().unwrap();
         let pipeline = gst::Pipeline::new();
         let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
         webrtc.set_property_from_str("bundle-policy", "max-bundle");
         pipeline.add(&webrtc).unwrap();
         restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
-        if send_video {
-            let src = gst::parse::bin_from_description(
-                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
-                 ! vp8enc name=enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=96 \
-                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,rtcp-fb-nack-pli=true",
-                true,
-            )
-            .unwrap();
+        if let Some(send) = send {
+            let src = gst::parse::bin_from_description(send, true).unwrap();
             pipeline.add(&src).unwrap();
             src.link(&webrtc).unwrap();
         }
@@ -101,11 +109,7 @@ impl Peer {
             if pad.direction() != gst::PadDirection::Src {
                 return;
             }
-            let bin = gst::parse::bin_from_description(
-                "rtpvp8depay name=depay wait-for-keyframe=true ! vp8dec name=dec ! fakesink sync=false",
-                true,
-            )
-            .unwrap();
+            let bin = gst::parse::bin_from_description(recv, true).unwrap();
             p.add(&bin).unwrap();
             let f = f.clone();
             bin.by_name("dec")
@@ -836,59 +840,6 @@ fn late_viewer_gets_a_key_frame_from_the_presenter() {
     pipeline.release();
 }
 
-/// A peer sending what `send` (a bin description ending in RTP caps) makes and decoding what
-/// comes back with `recv` (a bin description with a decoder named `dec`).
-fn custom_peer(send: &str, recv: &'static str) -> Peer {
-    gst::init().unwrap();
-    let pipeline = gst::Pipeline::new();
-    let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
-    webrtc.set_property_from_str("bundle-policy", "max-bundle");
-    pipeline.add(&webrtc).unwrap();
-    restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
-    let src = gst::parse::bin_from_description(send, true).unwrap();
-    pipeline.add(&src).unwrap();
-    src.link(&webrtc).unwrap();
-    let frames = Arc::new(AtomicU32::new(0));
-    let (f, p) = (frames.clone(), pipeline.clone());
-    webrtc.connect_pad_added(move |_, pad| {
-        if pad.direction() != gst::PadDirection::Src {
-            return;
-        }
-        let bin = gst::parse::bin_from_description(recv, true).unwrap();
-        p.add(&bin).unwrap();
-        let f = f.clone();
-        bin.by_name("dec")
-            .unwrap()
-            .static_pad("src")
-            .unwrap()
-            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                f.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            });
-        bin.sync_state_with_parent().unwrap();
-        pad.link(&bin.static_pad("sink").unwrap()).unwrap();
-    });
-    let candidates = Arc::new(Mutex::new(Vec::new()));
-    let c = candidates.clone();
-    webrtc.connect("on-ice-candidate", false, move |args| {
-        let cand = (
-            args[1].get::<u32>().unwrap(),
-            args[2].get::<String>().unwrap(),
-        );
-        c.lock().unwrap().push(cand);
-        None
-    });
-    pipeline.set_state(gst::State::Playing).unwrap();
-    Peer {
-        pipeline,
-        webrtc,
-        frames,
-        candidates,
-        messages: Arc::default(),
-        channel: Arc::default(),
-    }
-}
-
 /// Loops `peer`'s stream back through the endpoint and checks it crossed the `media` tee
 /// encoded as `caps_name`, with no encoder or decoder in the endpoint.
 fn assert_forwarded_loopback(peer: &Peer, media: MediaType, caps_name: &str) {
@@ -916,9 +867,11 @@ fn assert_forwarded_loopback(peer: &Peer, media: MediaType, caps_name: &str) {
 
 #[test]
 fn loopback_forwards_opus() {
-    let peer = custom_peer(
-        "audiotestsrc is-live=true wave=ticks ! opusenc ! rtpopuspay pt=111 \
+    let peer = Peer::build(
+        Some(
+            "audiotestsrc is-live=true wave=ticks ! opusenc ! rtpopuspay pt=111 \
          ! capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000",
+        ),
         "rtpopusdepay ! opusdec name=dec ! fakesink sync=false async=false",
     );
     assert_forwarded_loopback(&peer, MediaType::Audio, "audio/x-opus");
@@ -933,11 +886,13 @@ fn loopback_forwards_h264() {
         eprintln!("no H.264 encoder/decoder on this system: H.264 is not offered");
         return;
     }
-    let peer = custom_peer(
-        "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 \
+    let peer = Peer::build(
+        Some(
+            "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 \
          ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 \
          ! rtph264pay pt=102 config-interval=-1 \
          ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,packetization-mode=(string)1,rtcp-fb-nack-pli=true\"",
+        ),
         "rtph264depay ! avdec_h264 name=dec ! fakesink sync=false async=false",
     );
     assert_forwarded_loopback(&peer, MediaType::Video, "video/x-h264");
