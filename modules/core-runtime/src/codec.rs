@@ -37,6 +37,10 @@ struct SwitchState {
     exit: Option<gst::Pad>,
     kind: Option<String>,
     middle: Vec<gst::Element>,
+    /// Encoded caps arrived (a new source, or a new plan): delta frames are dropped until a
+    /// key frame, which the connection asked for; a decoder or remote peer starting on a
+    /// delta frame would show garbage or report errors.
+    need_key: bool,
 }
 
 /// Keeps the elements between `entry`'s `src` pad and an exit pad right for the caps that
@@ -69,6 +73,7 @@ impl CapsSwitch {
                 exit: None,
                 kind: None,
                 middle: Vec::new(),
+                need_key: false,
             })),
         };
         let me = sw.clone();
@@ -110,8 +115,21 @@ impl CapsSwitch {
                 gst::EventView::Caps(c) => c.caps_owned(),
                 _ => return gst::PadProbeReturn::Ok,
             },
-            _ => {
+            Some(gst::PadProbeData::Buffer(b)) => {
+                let mut st = self.lock();
                 // Data before anything is linked is dropped rather than failing the stream.
+                if st.kind.is_none() {
+                    return gst::PadProbeReturn::Drop;
+                }
+                if st.need_key {
+                    if b.flags().contains(gst::BufferFlags::DELTA_UNIT) {
+                        return gst::PadProbeReturn::Drop;
+                    }
+                    st.need_key = false;
+                }
+                return gst::PadProbeReturn::Ok;
+            }
+            _ => {
                 return if self.lock().kind.is_some() {
                     gst::PadProbeReturn::Ok
                 } else {
@@ -120,6 +138,7 @@ impl CapsSwitch {
             }
         };
         let mut st = self.lock();
+        st.need_key = !is_raw(&caps_kind(&caps));
         if st.exit.is_none() || st.kind.as_deref() == Some(caps_kind(&caps).as_str()) {
             return gst::PadProbeReturn::Ok;
         }
