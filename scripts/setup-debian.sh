@@ -14,6 +14,8 @@ packages=(
   libopencv-dev opencv-data gstreamer1.0-opencv
   # OCR for the plate detector
   libtesseract-dev libleptonica-dev tesseract-ocr-eng
+  # The browser tests (server/browser-test): headless Chromium driven by playwright-core
+  chromium
 )
 
 missing=()

@@ -18,3 +18,6 @@ G_DEBUG=fatal_warnings cargo test --release --workspace --locked
 (cd module-creator/js-test && npm ci --no-audit --no-fund && node --test)
 # The real kurento-client and example-module packages against the server with every module.
 (cd server/js-test && npm ci --no-audit --no-fund && npm test)
+# The tutorials in headless Debian Chromium (playwright-core, never a downloaded browser), ICE on
+# 127.0.0.1 only.
+(cd server/browser-test && npm ci --no-audit --no-fund && npm test)

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MPL-2.0
+// Node tutorials hello-world and magic-mirror, in their call order, with a real Chromium page as
+// the browser: the camera is a y4m still of frame 0 of faces_640x480.webm.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const {
+  LONG, media, once, waitFor, startKurento, startPageServer, stillY4m, launchBrowser, meanColor, recordEvents,
+} = require('../lib/harness.js');
+
+let kms;
+let pages;
+let browser;
+let y4m;
+
+test.before(async () => {
+  y4m = stillY4m('faces_640x480.webm');
+  kms = await startKurento();
+  pages = await startPageServer();
+  browser = await launchBrowser({ video: y4m });
+});
+
+test.after(async () => {
+  if (browser) await browser.close();
+  if (pages) pages.close();
+  if (kms) kms.stop();
+  if (y4m) fs.rmSync(path.dirname(y4m), { recursive: true, force: true });
+});
+
+const EVENTS = ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged', 'MediaStateChanged',
+  'MediaFlowInStateChanged', 'MediaFlowOutStateChanged', 'IceComponentStateChanged', 'NewCandidatePairSelected'];
+
+test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', async () => {
+  const peer = await browser.openPeer(pages, 'hello-world');
+  const offer = await peer.start({ audio: true });
+  const pipeline = await kms.client.create('MediaPipeline');
+  const ep = await pipeline.create('WebRtcEndpoint');
+  const events = recordEvents(ep, EVENTS);
+  peer.sendCandidatesTo(ep);
+  await ep.connect(ep);
+  peer.receiveCandidatesFrom(ep);
+  const flowing = once(ep, 'MediaFlowInStateChanged', LONG, (e) => e.state === 'FLOWING' && e.mediaType === 'VIDEO');
+  const answer = await ep.processOffer(offer);
+  await ep.gatherCandidates();
+  await peer.setAnswer(answer);
+  assert.match(answer, /^m=video .*UDP\/TLS\/RTP\/SAVPF/m);
+  assert.match(answer, /a=rtpmap:\d+ VP8\/90000/);
+
+  const { first, third } = await peer.waitForVideo();
+  // 640×480 from the camera; the browser may send it smaller when short of CPU or bandwidth.
+  assert.equal(first.width * 3, first.height * 4, JSON.stringify(first));
+  assert.ok(third.framesDecoded > first.framesDecoded, JSON.stringify(third));
+  await flowing;
+
+  await waitFor('IceGatheringDone', () => events.IceGatheringDone.length > 0);
+  await waitFor('ConnectionStateChanged CONNECTED',
+    () => events.ConnectionStateChanged.some((e) => e.newState === 'CONNECTED'));
+  for (const e of events.IceCandidateFound) {
+    assert.match(e.candidate.candidate, /^candidate:/);
+    // KMS_NETWORK_INTERFACES=lo: loopback only.
+    assert.match(e.candidate.candidate, / 127\.0\.0\.1 | ::1 /, e.candidate.candidate);
+    assert.equal(typeof e.candidate.sdpMLineIndex, 'number');
+  }
+  assert.ok(events.IceCandidateFound.length > 0);
+  const flowIn = events.MediaFlowInStateChanged.find((e) => e.mediaType === 'VIDEO');
+  assert.equal(flowIn.state, 'FLOWING');
+  assert.equal(flowIn.padName, 'default');
+  assert.equal(await ep.getConnectionState(), 'CONNECTED');
+  assert.equal(await ep.getMediaState(), 'CONNECTED');
+  assert.ok(await ep.isMediaFlowingIn('VIDEO'));
+  assert.ok(await ep.isMediaFlowingOut('VIDEO'));
+  const pairs = await ep.getICECandidatePairs();
+  assert.ok(pairs.length > 0, JSON.stringify(pairs));
+  for (const p of pairs) assert.match(p.localCandidate, / (127\.0\.0\.1|::1) /, JSON.stringify(pairs));
+  assert.match(await ep.getLocalSessionDescriptor(), /^v=0/);
+  assert.equal(await ep.getRemoteSessionDescriptor(), offer);
+  assert.deepEqual(peer.errors, []);
+  await pipeline.release();
+  await peer.close();
+});
+
+/** Where frame 0 of faces_640x480.webm has its face (truth file). */
+function truthFace() {
+  const rows = fs.readFileSync(media('faces_640x480_truth.csv'), 'utf8').trim().split('\n').slice(1);
+  const [, , x, y, w, h] = rows.find((r) => r.startsWith('0,main,')).split(',').map(Number);
+  return { x, y, w, h };
+}
+
+/** Red of hat.png's band, as seen after VP8 both ways. */
+const isRed = ([r, g, b]) => r > 120 && g < 90 && b < 90;
+
+test('magic mirror: FaceOverlayFilter in the loop puts the hat on the face', async () => {
+  const peer = await browser.openPeer(pages, 'magic-mirror');
+  const offer = await peer.start();
+  const pipeline = await kms.client.create('MediaPipeline');
+  const ep = await pipeline.create('WebRtcEndpoint');
+  const filter = await pipeline.create('FaceOverlayFilter');
+  // The tutorial's offsets, with the repository's hat image (file path: no network).
+  await filter.setOverlayedImage(media('hat.png'), -0.35, -1.2, 1.6, 1.6);
+  peer.sendCandidatesTo(ep);
+  await ep.connect(filter);
+  await filter.connect(ep);
+  peer.receiveCandidatesFrom(ep);
+  const answer = await ep.processOffer(offer);
+  await ep.gatherCandidates();
+  await peer.setAnswer(answer);
+  await peer.waitForVideo();
+
+  // hat.png (96×72) is drawn over (x + w·-0.35, y + h·-1.2, 1.6w, 1.6h); its red band is rows
+  // 42–51 and columns 24–71 of the image.
+  const face = truthFace();
+  const hat = { x: face.x - 0.35 * face.w, y: face.y - 1.2 * face.h, w: 1.6 * face.w, h: 1.6 * face.h };
+  const band = {
+    x: Math.round(hat.x + (24 / 96) * hat.w), y: Math.round(hat.y + (42 / 72) * hat.h),
+    w: Math.round((48 / 96) * hat.w), h: Math.round((10 / 72) * hat.h),
+  };
+  const inner = { x: band.x + 8, y: band.y + 4, w: band.w - 16, h: Math.max(2, band.h - 8) };
+  const frame = await waitFor('the hat on the remote video', async () => {
+    const f = await peer.capture('remote');
+    return isRed(meanColor(f, inner.x, inner.y, inner.w, inner.h)) ? f : null;
+  });
+  const local = await peer.capture('local');
+  if (process.env.BROWSER_TEST_FRAMES) {
+    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-remote.rgba'), frame.data);
+    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-local.rgba'), local.data);
+  }
+  assert.ok(!isRed(meanColor(local, inner.x, inner.y, inner.w, inner.h)),
+    `the camera itself has no red there: ${meanColor(local, inner.x, inner.y, inner.w, inner.h)}`);
+  // Below the face, far from the hat, the returned picture is the camera's.
+  const below = { x: face.x, y: face.y + face.h + 20, w: face.w, h: 40 };
+  const a = meanColor(frame, below.x, below.y, below.w, below.h);
+  const b = meanColor(local, below.x, below.y, below.w, below.h);
+  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 40), `below the face: remote ${a}, local ${b}`);
+  assert.deepEqual(peer.errors, []);
+  await pipeline.release();
+  await peer.close();
+});
