@@ -125,6 +125,29 @@ async function launchBrowser({ video } = {}) {
   };
 }
 
+/**
+ * The usual fixture of a test file: registers node:test `before`/`after` hooks that start the
+ * server (`startKurento`), the page server and a browser (`launchBrowser(opts)`), and stop them.
+ * Returns an object whose `kms`, `pages`, `browser` are set once `before` ran.
+ *   const env = useKurentoAndBrowser({ video: stillY4m('faces_640x480.webm') });
+ *   test('…', async () => { const peer = await env.browser.openPeer(env.pages); … });
+ */
+function useKurentoAndBrowser(opts = {}) {
+  const test = require('node:test');
+  const env = { kms: null, pages: null, browser: null };
+  test.before(async () => {
+    env.kms = await startKurento();
+    env.pages = await startPageServer();
+    env.browser = await launchBrowser(opts);
+  });
+  test.after(async () => {
+    if (env.browser) await env.browser.close();
+    if (env.pages) env.pages.close();
+    if (env.kms) env.kms.stop();
+  });
+  return env;
+}
+
 /** `fn(browser)` with a browser closed afterwards, whatever happens. */
 async function withBrowser(opts, fn) {
   const browser = await launchBrowser(opts);
@@ -218,6 +241,27 @@ class Peer {
     return { first, second, third };
   }
 
+  /** Sends text on the page's data channel (`start({ dataChannel: label })`). */
+  sendText(text) {
+    return this.page.evaluate((t) => window.kms.sendText(t), text);
+  }
+
+  /** The page's data channel: { state, events: ['open', …], received: [text, …] }. */
+  dataChannel() {
+    return this.page.evaluate(() => window.kms.dataChannel());
+  }
+
+  /** Runs the tutorial's signalling for `ep` and this page: candidates both ways, processOffer,
+   *  gatherCandidates, the answer to the page. Returns the answer. */
+  async negotiate(ep, offer) {
+    this.sendCandidatesTo(ep);
+    this.receiveCandidatesFrom(ep);
+    const answer = await ep.processOffer(offer);
+    await ep.gatherCandidates();
+    await this.setAnswer(answer);
+    return answer;
+  }
+
   /** A frame of the 'remote' or 'local' video as { width, height, data: RGBA Buffer }. */
   async capture(which = 'remote', width = 640, height = 480) {
     const b64 = await this.page.evaluate(([w, x, y]) => window.kms.capture(w, x, y), [which, width, height]);
@@ -257,5 +301,5 @@ function recordEvents(object, names) {
 
 module.exports = {
   LONG, media, waitFor, once, startKurento, startPageServer, stillY4m, chromiumArgs,
-  launchBrowser, withBrowser, Peer, meanColor, recordEvents, kurento,
+  launchBrowser, withBrowser, useKurentoAndBrowser, Peer, meanColor, recordEvents, kurento,
 };

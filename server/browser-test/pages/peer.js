@@ -83,13 +83,14 @@ window.kms = (() => {
     await pc.addIceCandidate(c);
   }
 
-  /** What a user would look at: the remote video's size and the decoder's counters. */
+  /** What a user would look at: the remote video's size and the receivers' counters. */
   async function videoStats() {
     const remote = document.getElementById('remote');
     const out = {
       width: remote.videoWidth,
       height: remote.videoHeight,
       framesDecoded: 0,
+      audioPacketsReceived: 0,
       connectionState: pc ? pc.connectionState : 'none',
       iceConnectionState: pc ? pc.iceConnectionState : 'none',
     };
@@ -97,6 +98,7 @@ window.kms = (() => {
       const stats = await pc.getStats();
       stats.forEach((s) => {
         if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audioPacketsReceived += s.packetsReceived || 0;
       });
     }
     return out;

@@ -6,23 +6,9 @@
 const test = require('node:test');
 const assert = require('node:assert');
 
-const { startKurento, startPageServer, launchBrowser, meanColor, waitFor } = require('../lib/harness.js');
+const { useKurentoAndBrowser, meanColor, waitFor } = require('../lib/harness.js');
 
-let kms;
-let pages;
-let browser;
-
-test.before(async () => {
-  kms = await startKurento();
-  pages = await startPageServer();
-  browser = await launchBrowser();
-});
-
-test.after(async () => {
-  if (browser) await browser.close();
-  if (pages) pages.close();
-  if (kms) kms.stop();
-});
+const env = useKurentoAndBrowser();
 
 const BLUE = [40, 80, 220];
 const ORANGE = [230, 140, 30];
@@ -48,11 +34,11 @@ async function negotiate(peer, ep, offer) {
 }
 
 test('one2one: caller and callee see each other', async () => {
-  const caller = await browser.openPeer(pages, 'caller');
-  const callee = await browser.openPeer(pages, 'callee');
+  const caller = await env.browser.openPeer(env.pages, 'caller');
+  const callee = await env.browser.openPeer(env.pages, 'callee');
   const callerOffer = await caller.start({ color: BLUE });
   const calleeOffer = await callee.start({ color: ORANGE });
-  const pipeline = await kms.client.create('MediaPipeline');
+  const pipeline = await env.kms.client.create('MediaPipeline');
   const callerEp = await pipeline.create('WebRtcEndpoint');
   caller.sendCandidatesTo(callerEp);
   caller.receiveCandidatesFrom(callerEp);
@@ -75,11 +61,11 @@ test('one2one: caller and callee see each other', async () => {
 });
 
 test('one2many: a receive-only viewer sees the presenter', async () => {
-  const presenter = await browser.openPeer(pages, 'presenter');
-  const viewer = await browser.openPeer(pages, 'viewer');
+  const presenter = await env.browser.openPeer(env.pages, 'presenter');
+  const viewer = await env.browser.openPeer(env.pages, 'viewer');
   // kurento-utils WebRtcPeerSendonly / WebRtcPeerRecvonly.
   const presenterOffer = await presenter.start({ color: ORANGE, receive: false });
-  const pipeline = await kms.client.create('MediaPipeline');
+  const pipeline = await env.kms.client.create('MediaPipeline');
   const presenterEp = await pipeline.create('WebRtcEndpoint');
   presenter.sendCandidatesTo(presenterEp);
   presenter.receiveCandidatesFrom(presenterEp);

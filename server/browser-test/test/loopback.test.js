@@ -9,35 +9,20 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const {
-  LONG, media, once, waitFor, startKurento, startPageServer, stillY4m, launchBrowser, meanColor, recordEvents,
+  LONG, media, once, waitFor, stillY4m, useKurentoAndBrowser, meanColor, recordEvents,
 } = require('../lib/harness.js');
 
-let kms;
-let pages;
-let browser;
-let y4m;
-
-test.before(async () => {
-  y4m = stillY4m('faces_640x480.webm');
-  kms = await startKurento();
-  pages = await startPageServer();
-  browser = await launchBrowser({ video: y4m });
-});
-
-test.after(async () => {
-  if (browser) await browser.close();
-  if (pages) pages.close();
-  if (kms) kms.stop();
-  if (y4m) fs.rmSync(path.dirname(y4m), { recursive: true, force: true });
-});
+const y4m = stillY4m('faces_640x480.webm');
+const env = useKurentoAndBrowser({ video: y4m });
+test.after(() => fs.rmSync(path.dirname(y4m), { recursive: true, force: true }));
 
 const EVENTS = ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged', 'MediaStateChanged',
   'MediaFlowInStateChanged', 'MediaFlowOutStateChanged', 'IceComponentStateChanged', 'NewCandidatePairSelected'];
 
 test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', async () => {
-  const peer = await browser.openPeer(pages, 'hello-world');
+  const peer = await env.browser.openPeer(env.pages, 'hello-world');
   const offer = await peer.start({ audio: true });
-  const pipeline = await kms.client.create('MediaPipeline');
+  const pipeline = await env.kms.client.create('MediaPipeline');
   const ep = await pipeline.create('WebRtcEndpoint');
   const events = recordEvents(ep, EVENTS);
   peer.sendCandidatesTo(ep);
@@ -54,6 +39,8 @@ test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', asy
   // 640×480 from the camera; the browser may send it smaller when short of CPU or bandwidth.
   assert.equal(first.width * 3, first.height * 4, JSON.stringify(first));
   assert.ok(third.framesDecoded > first.framesDecoded, JSON.stringify(third));
+  // The fake microphone's beeps come back too (Opus both ways).
+  await waitFor('audio packets back', async () => (await peer.videoStats()).audioPacketsReceived > 20);
   await flowing;
 
   await waitFor('IceGatheringDone', () => events.IceGatheringDone.length > 0);
@@ -94,9 +81,9 @@ function truthFace() {
 const isRed = ([r, g, b]) => r > 120 && g < 90 && b < 90;
 
 test('magic mirror: FaceOverlayFilter in the loop puts the hat on the face', async () => {
-  const peer = await browser.openPeer(pages, 'magic-mirror');
+  const peer = await env.browser.openPeer(env.pages, 'magic-mirror');
   const offer = await peer.start();
-  const pipeline = await kms.client.create('MediaPipeline');
+  const pipeline = await env.kms.client.create('MediaPipeline');
   const ep = await pipeline.create('WebRtcEndpoint');
   const filter = await pipeline.create('FaceOverlayFilter');
   // The tutorial's offsets, with the repository's hat image (file path: no network).
