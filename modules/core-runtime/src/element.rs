@@ -235,6 +235,8 @@ pub(crate) fn error_fields(msg: &gst::Message, element_name: &str) -> Option<Map
 struct Loopback {
     tee_pad: gst::Pad,
     proxy: [gst::Element; 2],
+    /// The input ghost pad and its `linked` handler (another source taking the input over).
+    taken_over: Option<(gst::GhostPad, gst::glib::SignalHandlerId)>,
 }
 
 type ElementMessageHandler = Box<dyn Fn(&gst::StructureRef, &gst::Object) + Send + Sync>;
@@ -637,7 +639,11 @@ impl MediaElement {
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
             let linked = tee_pad.link(&proxy[0].static_pad("sink").unwrap()).is_ok()
                 && proxy[1].static_pad("src").unwrap().link(&target).is_ok();
-            let lb = Loopback { tee_pad, proxy };
+            let mut lb = Loopback {
+                tee_pad,
+                proxy,
+                taken_over: None,
+            };
             if !linked {
                 self.drop_loopback(m, lb, Some(target));
                 return Err(CoreError::connect(format!(
@@ -649,6 +655,16 @@ impl MediaElement {
                 let _ = e.sync_state_with_parent();
             }
             self.flow_out[&m].attach(&lb.tee_pad);
+            // Another source connected to this input (the browser magic-mirror tutorial: a
+            // filter inserted into a running loopback) takes it over, as in `connect`; it may
+            // be another module's copy of the runtime, so it is seen as a link of the input.
+            let me = self.me.clone();
+            let handler = ghost.connect_linked(move |_, _| {
+                if let Some(e) = me.upgrade() {
+                    e.disconnect_loopback(m);
+                }
+            });
+            lb.taken_over = Some((ghost, handler));
             self.loopbacks().insert(m, lb);
             self.obj
                 .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));
@@ -656,7 +672,10 @@ impl MediaElement {
         Ok(())
     }
 
-    fn drop_loopback(&self, m: MediaType, lb: Loopback, target: Option<gst::Pad>) {
+    fn drop_loopback(&self, m: MediaType, mut lb: Loopback, target: Option<gst::Pad>) {
+        if let Some((ghost, handler)) = lb.taken_over.take() {
+            ghost.disconnect(handler);
+        }
         let target = target.or_else(|| lb.proxy[1].static_pad("src").and_then(|p| p.peer()));
         if let Some(peer) = lb.tee_pad.peer() {
             let _ = lb.tee_pad.unlink(&peer);

@@ -577,3 +577,83 @@ fn an_element_connects_to_itself_for_loopback() {
     e.release();
     p.release();
 }
+
+#[test]
+fn a_new_source_takes_a_loopback_input_over() {
+    // The browser magic-mirror tutorial: `ep.connect(ep)` runs, then `filter.connect(ep)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    let input = gst::ElementFactory::make("fakesink")
+        .property("async", false)
+        .property("sync", false)
+        .build()
+        .unwrap();
+    // Its own output: videotestsrc's default 320×240; the other source sends 160×120.
+    let output = gst::ElementFactory::make("videotestsrc")
+        .property("is-live", true)
+        .build()
+        .unwrap();
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Split {
+            input: Some(input.clone()),
+            output: Some(output),
+        },
+    };
+    let e = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    let width = || {
+        input
+            .property::<Option<gst::Sample>>("last-sample")
+            .and_then(|s| {
+                s.caps()
+                    .and_then(|c| c.structure(0)?.get::<i32>("width").ok())
+            })
+    };
+    let wait_width = |w: i32| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while width() != Some(w) {
+            assert!(
+                Instant::now() < deadline,
+                "input never got width {w}: {:?}",
+                width()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    e.connect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
+    wait_width(320);
+    let src = source(&events, &p, "src_kurento.PassThrough");
+    src.connect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
+    let gone = wait_for(&events, |(o, t, _)| *o == id && t == "ElementDisconnected");
+    assert_eq!(gone["sink"], id.as_str());
+    wait_width(160);
+    let conns = e.source_connections(Some(MediaType::Video), None);
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    assert_eq!(conns[0].source, src.object().id());
+    // And back: the loop takes the input from the other source again.
+    e.connect(
+        e.bin().upcast_ref(),
+        Some(MediaType::Video),
+        "default",
+        "default",
+    )
+    .unwrap();
+    wait_width(320);
+    assert_eq!(e.source_connections(Some(MediaType::Video), None).len(), 1);
+    src.release();
+    e.release();
+    p.release();
+}

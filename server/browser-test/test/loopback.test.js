@@ -80,6 +80,44 @@ function truthFace() {
 /** Red of hat.png's band, as seen after VP8 both ways. */
 const isRed = ([r, g, b]) => r > 120 && g < 90 && b < 90;
 
+/**
+ * Waits for the hat on the remote video, where the truth file puts frame 0's face, and checks
+ * that the camera's own frame has no hat there and that the rest is the camera's picture.
+ */
+/** The inside of the hat's red band on a 640×480 frame. */
+function hatBand() {
+  // hat.png (96×72) is drawn over (x + w·-0.35, y + h·-1.2, 1.6w, 1.6h); its red band is rows
+  // 42–51 and columns 24–71 of the image.
+  const face = truthFace();
+  const hat = { x: face.x - 0.35 * face.w, y: face.y - 1.2 * face.h, w: 1.6 * face.w, h: 1.6 * face.h };
+  const band = {
+    x: Math.round(hat.x + (24 / 96) * hat.w), y: Math.round(hat.y + (42 / 72) * hat.h),
+    w: Math.round((48 / 96) * hat.w), h: Math.round((10 / 72) * hat.h),
+  };
+  return { x: band.x + 8, y: band.y + 4, w: band.w - 16, h: Math.max(2, band.h - 8) };
+}
+
+async function seesHat(peer) {
+  const face = truthFace();
+  const inner = hatBand();
+  const frame = await waitFor('the hat on the remote video', async () => {
+    const f = await peer.capture('remote');
+    return isRed(meanColor(f, inner.x, inner.y, inner.w, inner.h)) ? f : null;
+  });
+  const local = await peer.capture('local');
+  if (process.env.BROWSER_TEST_FRAMES) {
+    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-remote.rgba'), frame.data);
+    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-local.rgba'), local.data);
+  }
+  assert.ok(!isRed(meanColor(local, inner.x, inner.y, inner.w, inner.h)),
+    `the camera itself has no red there: ${meanColor(local, inner.x, inner.y, inner.w, inner.h)}`);
+  // Below the face, far from the hat, the returned picture is the camera's.
+  const below = { x: face.x, y: face.y + face.h + 20, w: face.w, h: 40 };
+  const a = meanColor(frame, below.x, below.y, below.w, below.h);
+  const b = meanColor(local, below.x, below.y, below.w, below.h);
+  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 40), `below the face: remote ${a}, local ${b}`);
+}
+
 test('magic mirror: FaceOverlayFilter in the loop puts the hat on the face', async () => {
   const peer = await env.browser.openPeer(env.pages, 'magic-mirror');
   const offer = await peer.start();
@@ -97,31 +135,30 @@ test('magic mirror: FaceOverlayFilter in the loop puts the hat on the face', asy
   await peer.setAnswer(answer);
   await peer.waitForVideo();
 
-  // hat.png (96×72) is drawn over (x + w·-0.35, y + h·-1.2, 1.6w, 1.6h); its red band is rows
-  // 42–51 and columns 24–71 of the image.
-  const face = truthFace();
-  const hat = { x: face.x - 0.35 * face.w, y: face.y - 1.2 * face.h, w: 1.6 * face.w, h: 1.6 * face.h };
-  const band = {
-    x: Math.round(hat.x + (24 / 96) * hat.w), y: Math.round(hat.y + (42 / 72) * hat.h),
-    w: Math.round((48 / 96) * hat.w), h: Math.round((10 / 72) * hat.h),
-  };
-  const inner = { x: band.x + 8, y: band.y + 4, w: band.w - 16, h: Math.max(2, band.h - 8) };
-  const frame = await waitFor('the hat on the remote video', async () => {
-    const f = await peer.capture('remote');
-    return isRed(meanColor(f, inner.x, inner.y, inner.w, inner.h)) ? f : null;
-  });
-  const local = await peer.capture('local');
-  if (process.env.BROWSER_TEST_FRAMES) {
-    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-remote.rgba'), frame.data);
-    fs.writeFileSync(path.join(process.env.BROWSER_TEST_FRAMES, 'magic-mirror-local.rgba'), local.data);
-  }
-  assert.ok(!isRed(meanColor(local, inner.x, inner.y, inner.w, inner.h)),
-    `the camera itself has no red there: ${meanColor(local, inner.x, inner.y, inner.w, inner.h)}`);
-  // Below the face, far from the hat, the returned picture is the camera's.
-  const below = { x: face.x, y: face.y + face.h + 20, w: face.w, h: 40 };
-  const a = meanColor(frame, below.x, below.y, below.w, below.h);
-  const b = meanColor(local, below.x, below.y, below.w, below.h);
-  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 40), `below the face: remote ${a}, local ${b}`);
+  await seesHat(peer);
+  assert.deepEqual(peer.errors, []);
+  await pipeline.release();
+  await peer.close();
+});
+
+test('browser magic-mirror order: the filter is inserted while the loopback media flows', async () => {
+  const peer = await env.browser.openPeer(env.pages, 'magic-mirror-late');
+  const offer = await peer.start();
+  const pipeline = await env.kms.client.create('MediaPipeline');
+  const ep = await pipeline.create('WebRtcEndpoint');
+  await peer.negotiate(ep, offer);
+  await ep.connect(ep);
+  await peer.waitForVideo();
+  const band = hatBand();
+  const before = meanColor(await peer.capture('remote'), band.x, band.y, band.w, band.h);
+  assert.ok(!isRed(before), `no hat before the filter: ${before}`);
+  const filter = await pipeline.create('FaceOverlayFilter');
+  await filter.setOverlayedImage(media('hat.png'), -0.35, -1.2, 1.6, 1.6);
+  await ep.connect(filter);
+  await filter.connect(ep);
+  await seesHat(peer);
+  // The page kept decoding across the change.
+  await peer.waitForVideo();
   assert.deepEqual(peer.errors, []);
   await pipeline.release();
   await peer.close();
