@@ -90,10 +90,15 @@ impl Endpoint {
     /// Sets `mtu` on every RTP payloader of the endpoint (built at negotiation).
     fn apply_mtu(&self) {
         let mtu = (*lock(&self.mtu)).max(1) as u32;
-        for e in self.ep.element().bin().iterate_recurse().into_iter().flatten() {
-            let payloader = e
-                .factory()
-                .is_some_and(|f| f.klass().contains("Payloader"));
+        for e in self
+            .ep
+            .element()
+            .bin()
+            .iterate_recurse()
+            .into_iter()
+            .flatten()
+        {
+            let payloader = e.factory().is_some_and(|f| f.klass().contains("Payloader"));
             if payloader && e.find_property("mtu").is_some() {
                 e.set_property("mtu", mtu);
             }
@@ -105,8 +110,8 @@ impl Endpoint {
         let webrtc = self.ep.webrtcbin();
         let mut out: Vec<DtlsConnection> = Vec::new();
         for i in 0i32.. {
-            let Some(t) = webrtc
-                .emit_by_name::<Option<gst::glib::Object>>("get-transceiver", &[&i])
+            let Some(t) =
+                webrtc.emit_by_name::<Option<gst::glib::Object>>("get-transceiver", &[&i])
             else {
                 break;
             };
@@ -124,8 +129,8 @@ impl Endpoint {
             let nick = gst::glib::EnumValue::from_value(&state)
                 .map(|(_, v)| v.nick().to_uppercase())
                 .unwrap_or_else(|| "NEW".into());
-            let state = Self::wire::<DtlsConnectionState>(json!(nick))
-                .unwrap_or(DtlsConnectionState::NEW);
+            let state =
+                Self::wire::<DtlsConnectionState>(json!(nick)).unwrap_or(DtlsConnectionState::NEW);
             out.push(DtlsConnection {
                 stream_id: session,
                 component_id: "1".into(),
@@ -151,13 +156,10 @@ impl Endpoint {
                 self.apply_mtu();
                 Ok(json!(answer))
             }),
-            "generateOffer" => ep
-                .generate_offer()
-                .map_err(kurento_error)
-                .map(|offer| {
-                    self.apply_mtu();
-                    json!(offer)
-                }),
+            "generateOffer" => ep.generate_offer().map_err(kurento_error).map(|offer| {
+                self.apply_mtu();
+                json!(offer)
+            }),
             "processAnswer" => param::<String>(params, "answer", "string").and_then(|answer| {
                 ep.process_answer(&answer)
                     .map(|s| json!(s))
@@ -246,9 +248,8 @@ impl WebRtcEndpoint for Endpoint {
     }
 
     fn add_ice_candidate(&self, candidate: IceCandidate) -> Result<(), KurentoError> {
-        let mline = u32::try_from(candidate.sdp_m_line_index).map_err(|_| {
-            KurentoError::illegal_param("'sdpMLineIndex' must not be negative")
-        })?;
+        let mline = u32::try_from(candidate.sdp_m_line_index)
+            .map_err(|_| KurentoError::illegal_param("'sdpMLineIndex' must not be negative"))?;
         self.ep
             .add_ice_candidate(&candidate.candidate, mline)
             .map_err(kurento_error)
@@ -274,7 +275,9 @@ impl WebRtcEndpoint for Endpoint {
     }
 
     fn close_data_channel(&self, channel_id: i32) -> Result<(), KurentoError> {
-        self.ep.close_data_channel(channel_id).map_err(kurento_error)
+        self.ep
+            .close_data_channel(channel_id)
+            .map_err(kurento_error)
     }
 
     fn get_network_interfaces(&self) -> Result<String, KurentoError> {
@@ -335,7 +338,8 @@ impl WebRtcEndpoint for Endpoint {
     }
 
     fn set_external_i_pv4(&self, external_i_pv4: String) -> Result<(), KurentoError> {
-        self.ep.set_ice_settings(|s| s.external_ipv4 = external_i_pv4);
+        self.ep
+            .set_ice_settings(|s| s.external_ipv4 = external_i_pv4);
         Ok(())
     }
 
@@ -344,7 +348,8 @@ impl WebRtcEndpoint for Endpoint {
     }
 
     fn set_external_i_pv6(&self, external_i_pv6: String) -> Result<(), KurentoError> {
-        self.ep.set_ice_settings(|s| s.external_ipv6 = external_i_pv6);
+        self.ep
+            .set_ice_settings(|s| s.external_ipv6 = external_i_pv6);
         Ok(())
     }
 
