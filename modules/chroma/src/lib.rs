@@ -18,7 +18,7 @@ include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
 use generated::*;
 use gst::prelude::*;
-use kurento_module_filter_common::{Filter, calibration_area, filter_module_glue, illegal_param};
+use kurento_module_glue::{Filter, calibration_area, filter_module_glue, illegal_param};
 
 /// Factory name of the element.
 pub const ELEMENT: &str = "chroma";

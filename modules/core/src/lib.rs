@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::sync::Arc;
 
-kurento_module_support::module_helpers!();
+kurento_module_glue::module_helpers!();
 
 /// Reads the runtime's JSON answer as the type the generated trait returns.
 fn typed<T: KmdValue>(op: &str, r: Option<Result<Value, CoreError>>) -> Result<T, KurentoError> {

@@ -20,9 +20,7 @@ include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
 use generated::*;
 use gst::prelude::*;
-use kurento_module_filter_common::{
-    Filter, check_id, filter_module_glue, illegal_param, message_field,
-};
+use kurento_module_glue::{Filter, check_id, filter_module_glue, illegal_param, message_field};
 
 /// Factory name of the element.
 pub const ELEMENT: &str = "crowddetector";

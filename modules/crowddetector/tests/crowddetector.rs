@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use gst::prelude::*;
-use kurento_module_filter_common::testing::{Event, Host, Module, error_of};
+use kurento_module_glue::testing::{Event, Host, Module, error_of};
 use serde_json::{Value, json};
 
 fn module() -> (&'static Host, Module) {

@@ -8,7 +8,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
-kurento_module_support::module_helpers!();
+kurento_module_glue::module_helpers!();
 
 mod face_overlay;
 mod gstreamer_filter;

@@ -21,9 +21,7 @@ use std::path::PathBuf;
 
 use generated::*;
 use gst::prelude::*;
-use kurento_module_filter_common::{
-    CoreError, Filter, filter_module_glue, illegal_param, message_field,
-};
+use kurento_module_glue::{CoreError, Filter, filter_module_glue, illegal_param, message_field};
 
 /// Factory name of the element.
 pub const ELEMENT: &str = "platedetector";

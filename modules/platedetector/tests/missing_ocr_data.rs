@@ -4,7 +4,7 @@
 //! it changes the process environment.
 
 use gst::prelude::*;
-use kurento_module_filter_common::testing::{Host, error_of};
+use kurento_module_glue::testing::{Host, error_of};
 use serde_json::json;
 
 #[test]

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use generated::*;
 use gst::prelude::*;
-use kurento_module_filter_common::{
+use kurento_module_glue::{
     Filter, calibration_area, check_id, filter_module_glue, illegal_param, message_field,
 };
 

@@ -6,7 +6,7 @@
 use gst::prelude::*;
 use std::time::Duration;
 
-use kurento_module_filter_common::testing::{Host, Module, error_of};
+use kurento_module_glue::testing::{Host, Module, error_of};
 use serde_json::{Value, json};
 
 fn module() -> (&'static Host, Module) {

@@ -1,27 +1,16 @@
 // SPDX-License-Identifier: MPL-2.0
-//! What the modules of Kurento's example filters (chroma, crowddetector, platedetector,
-//! pointerdetector) share, so each module crate only maps its remote class to its element:
-//!
-//! * [`Filter`]: the element wrapped in Kurento's filter host (elements.md §1.2) inside the
-//!   pipeline, built on `kurento-core-runtime` (which answers everything inherited from core:
-//!   `connect`, `getName`, tags, media-flow and `Error` events);
-//! * [`Filter::on_message`] and [`Filter::raise`]: element messages to events (§1.4), with the
-//!   runtime filling `source`, `timestampMillis` and `tags` (so `sendTagsInEvents` works);
-//! * [`check_id`] (quirk Q-27) and [`calibration_area`], the parameter checks two classes share;
-//! * [`testing`]: a small fake host driving a module through its C ABI, for the modules' tests.
-
-pub mod testing;
+//! [`Filter`]: a class made of one GStreamer element in Kurento's filter host (elements.md
+//! §1.2), built on `kurento-core-runtime` (which answers everything inherited from core:
+//! `connect`, `getName`, tags, media-flow and `Error` events), its element messages as events
+//! (§1.4), and the parameter checks the filter classes share.
 
 use std::ffi::c_void;
 use std::sync::{Arc, LazyLock};
 
 use gst::glib::translate::FromGlibPtrNone;
 use gst::prelude::*;
-use kurento_core_runtime::{EventEmitter, MediaElement, MediaObject, MediaType, SubscriptionGate};
+use kurento_core_runtime::{CoreError, MediaElement, MediaObject, MediaType};
 use serde_json::Value;
-
-pub use kurento_core_runtime::CoreError;
-pub use {gst, serde_json};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -109,21 +98,14 @@ pub struct Filter {
 
 impl Filter {
     /// Makes the element `factory`, lets `configure` set it up before it starts, and places it
-    /// in the filter host of object `id` inside the pipeline behind `pipeline` (the
-    /// `gst_element` of the `mediaPipeline` parameter). Events go through `emit` when `gate`
-    /// says a client subscribed (the generated `Context`'s `emit_json` / `is_subscribed`).
+    /// in the filter host of `object` inside `pipeline`.
     pub fn new(
-        id: &str,
-        pipeline: *mut c_void,
+        object: MediaObject,
+        pipeline: &gst::Pipeline,
         factory: &str,
-        emit: EventEmitter,
-        gate: SubscriptionGate,
         configure: impl FnOnce(&gst::Element) -> Result<(), CoreError>,
     ) -> Result<Filter, CoreError> {
         kurento_core_runtime::init()?;
-        let pipeline = element_from_ptr(pipeline)
-            .and_then(|e| e.downcast::<gst::Pipeline>().ok())
-            .ok_or_else(|| CoreError::unexpected("'mediaPipeline' is not a MediaPipeline"))?;
         let element = gst::ElementFactory::make(factory).build().map_err(|_| {
             CoreError::not_available(format!(
                 "Media Object not available: GStreamer element '{factory}' not found (is its plugin in GST_PLUGIN_PATH?)"
@@ -131,7 +113,7 @@ impl Filter {
         })?;
         configure(&element)?;
         let spec = kurento_core_runtime::filter_spec(&element, Some(MediaType::Video))?;
-        let media = MediaElement::new(MediaObject::with_gate(id, emit, gate), &pipeline, spec)?;
+        let media = MediaElement::new(object, pipeline, spec)?;
         Ok(Filter { media, element })
     }
 
@@ -151,23 +133,6 @@ impl Filter {
 
     pub fn release(&self) {
         self.media.release();
-    }
-
-    /// Operations of core's MediaElement / MediaObject; `resolve` gives the `gst_element` of
-    /// another object (a `connect` sink) through the host.
-    pub fn invoke_inherited(
-        &self,
-        op: &str,
-        params: &Value,
-        resolve: &dyn Fn(&str) -> Result<*mut c_void, CoreError>,
-    ) -> Option<Result<Value, CoreError>> {
-        let element = |id: &str| {
-            resolve(id).and_then(|p| {
-                element_from_ptr(p)
-                    .ok_or_else(|| CoreError::not_found(format!("Object '{id}' not found")))
-            })
-        };
-        self.media.invoke_inherited(op, params, &element)
     }
 
     /// Calls `handler` on the posting thread for every ELEMENT message of the filter element
@@ -212,70 +177,6 @@ impl Raiser<'_> {
         own.insert("type".into(), Value::String(data_type.into()));
         self.0.object().raise(event, own);
     }
-}
-
-/// Glue between the generated interface of a module crate and [`Filter`]: converts
-/// [`CoreError`] into the crate's `KurentoError`, implements `ModuleObject` for `$object`
-/// (which has fields `ctx: Context` and `filter: Filter`), and defines
-/// `new_filter(ctx, pipeline, factory, configure)`. Call it at the crate root after
-/// `use generated::*;`.
-#[macro_export]
-macro_rules! filter_module_glue {
-    ($object:ty) => {
-        impl From<$crate::CoreError> for KurentoError {
-            fn from(e: $crate::CoreError) -> Self {
-                KurentoError::new(e.code, e.error_type, e.message)
-            }
-        }
-
-        impl ModuleObject for $object {
-            fn gst_element(&self) -> *mut std::ffi::c_void {
-                self.filter.element_ptr()
-            }
-
-            fn invoke_inherited(
-                &self,
-                operation: &str,
-                params: &$crate::serde_json::Value,
-            ) -> Option<Result<$crate::serde_json::Value, KurentoError>> {
-                let resolve = |id: &str| -> Result<*mut std::ffi::c_void, $crate::CoreError> {
-                    let object = self
-                        .ctx
-                        .resolve(id)
-                        .map_err(|e| $crate::CoreError::not_found(e.message))?;
-                    Ok(object.gst_element())
-                };
-                self.filter
-                    .invoke_inherited(operation, params, &resolve)
-                    .map(|r| r.map_err(KurentoError::from))
-            }
-
-            fn release(&self) {
-                self.filter.release();
-            }
-        }
-
-        /// The filter element `factory` of a new object, set up by `configure`, in the
-        /// pipeline `pipeline`.
-        fn new_filter(
-            ctx: &Context,
-            pipeline: &RemoteObject,
-            factory: &str,
-            configure: impl FnOnce(&$crate::gst::Element) -> Result<(), $crate::CoreError>,
-        ) -> Result<$crate::Filter, KurentoError> {
-            let (emit, gate) = (ctx.clone(), ctx.clone());
-            Ok($crate::Filter::new(
-                ctx.object_id(),
-                pipeline.gst_element(),
-                factory,
-                std::sync::Arc::new(move |event: &str, data: $crate::serde_json::Value| {
-                    emit.emit_json(event, data);
-                }),
-                Box::new(move |event: &str| gate.is_subscribed(event)),
-                configure,
-            )?)
-        }
-    };
 }
 
 #[cfg(test)]
