@@ -60,9 +60,8 @@ test('one2one: caller and callee see each other', async () => {
   await callee.close();
 });
 
-test('one2many: a receive-only viewer sees the presenter', async () => {
+test('one2many: receive-only viewers see the presenter', async () => {
   const presenter = await env.browser.openPeer(env.pages, 'presenter');
-  const viewer = await env.browser.openPeer(env.pages, 'viewer');
   // kurento-utils WebRtcPeerSendonly / WebRtcPeerRecvonly.
   const presenterOffer = await presenter.start({ color: ORANGE, receive: false });
   const pipeline = await env.kms.client.create('MediaPipeline');
@@ -71,22 +70,31 @@ test('one2many: a receive-only viewer sees the presenter', async () => {
   presenter.receiveCandidatesFrom(presenterEp);
   await negotiate(presenter, presenterEp, presenterOffer);
 
-  const viewerOffer = await viewer.start({ send: false });
-  assert.match(viewerOffer, /a=recvonly/);
-  const viewerEp = await pipeline.create('WebRtcEndpoint');
-  viewer.sendCandidatesTo(viewerEp);
-  viewer.receiveCandidatesFrom(viewerEp);
-  const answer = await viewerEp.processOffer(viewerOffer);
-  assert.match(answer, /a=sendonly/);
-  await presenterEp.connect(viewerEp);
-  await viewerEp.gatherCandidates();
-  await viewer.setAnswer(answer);
-
-  await viewer.waitForVideo();
-  await seesColor(viewer, ORANGE);
-  assert.deepEqual(presenter.errors.concat(viewer.errors), []);
-  await viewerEp.release();
+  const viewers = [];
+  for (const name of ['viewer 1', 'viewer 2']) {
+    const viewer = await env.browser.openPeer(env.pages, name);
+    const viewerOffer = await viewer.start({ send: false });
+    assert.match(viewerOffer, /a=recvonly/);
+    const viewerEp = await pipeline.create('WebRtcEndpoint');
+    viewer.sendCandidatesTo(viewerEp);
+    viewer.receiveCandidatesFrom(viewerEp);
+    const answer = await viewerEp.processOffer(viewerOffer);
+    assert.match(answer, /a=sendonly/);
+    await presenterEp.connect(viewerEp);
+    await viewerEp.gatherCandidates();
+    await viewer.setAnswer(answer);
+    viewers.push({ viewer, viewerEp });
+  }
+  for (const { viewer } of viewers) {
+    await viewer.waitForVideo();
+    await seesColor(viewer, ORANGE);
+  }
+  // A viewer leaves (the tutorial releases its endpoint); the other keeps receiving.
+  await viewers[0].viewerEp.release();
+  await viewers[0].viewer.close();
+  await viewers[1].viewer.waitForVideo();
+  assert.deepEqual(presenter.errors.concat(viewers[1].viewer.errors), []);
   await pipeline.release();
   await presenter.close();
-  await viewer.close();
+  await viewers[1].viewer.close();
 });

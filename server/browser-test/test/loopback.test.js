@@ -53,6 +53,12 @@ test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', asy
     assert.equal(typeof e.candidate.sdpMLineIndex, 'number');
   }
   assert.ok(events.IceCandidateFound.length > 0);
+  await waitFor('MediaStateChanged CONNECTED', () => events.MediaStateChanged.some((e) => e.newState === 'CONNECTED'));
+  assert.ok(events.IceComponentStateChanged.some((e) => ['CONNECTED', 'READY'].includes(e.state)
+    && Number.isInteger(e.streamId) && Number.isInteger(e.componentId)), JSON.stringify(events.IceComponentStateChanged));
+  const selected = events.NewCandidatePairSelected.map((e) => e.candidatePair);
+  assert.ok(selected.some((p) => / (127\.0\.0\.1|::1) /.test(p.localCandidate)
+    && / (127\.0\.0\.1|::1) /.test(p.remoteCandidate)), JSON.stringify(selected));
   const flowIn = events.MediaFlowInStateChanged.find((e) => e.mediaType === 'VIDEO');
   assert.equal(flowIn.state, 'FLOWING');
   assert.equal(flowIn.padName, 'default');
