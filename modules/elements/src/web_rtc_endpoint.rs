@@ -6,6 +6,8 @@
 //! core's `SdpEndpoint` and `BaseRtpEndpoint` (processOffer, generateOffer, bandwidths,
 //! media/connection state, mtu, …) arrive as inherited operations and are answered in
 //! `invoke_inherited`, before the MediaElement / MediaObject ones of core-runtime.
+//! `getDtlsConnectionState` and `DtlsConnectionStateChange` read webrtcbin's DTLS transports
+//! (one per BUNDLE group: `streamId` = `connectionId` = its session id, `componentId` "1").
 //!
 //! Decisions: `certificateKeyType` and `qosDscp` are accepted and have no effect (webrtcbin
 //! makes its own certificate; no DSCP marking); `generateOffer`'s `OfferOptions` are accepted
@@ -30,6 +32,8 @@ pub struct Endpoint {
     ep: Arc<Runtime>,
     mtu: Mutex<i32>,
     remb: Mutex<Value>,
+    /// Session ids of the DTLS transports whose state changes are raised.
+    dtls_watched: Mutex<Vec<String>>,
 }
 
 pub fn create(
@@ -52,6 +56,7 @@ pub fn create(
         ep,
         mtu: Mutex::new(DEFAULT_MTU),
         remb: Mutex::new(default_remb()),
+        dtls_watched: Mutex::new(Vec::new()),
     }))
 }
 
@@ -60,6 +65,14 @@ fn default_remb() -> Value {
     json!({"__module__": "kurento", "__type__": "RembParams",
         "packetsRecvIntervalTop": 100, "exponentialFactor": 0.04, "linealFactorGrade": 30.0,
         "decrementFactor": 0.5, "thresholdFactor": 0.8, "upLosses": 12, "rembOnConnect": 300000})
+}
+
+/// Kurento's `DtlsConnectionState` literal of a webrtcbin DTLS transport.
+fn dtls_state(transport: &gst::glib::Object) -> String {
+    let state = transport.property_value("state");
+    gst::glib::EnumValue::from_value(&state)
+        .map(|(_, v)| v.nick().to_uppercase())
+        .unwrap_or_else(|| "NEW".into())
 }
 
 /// A required parameter of an inherited operation, with Kurento's messages.
@@ -105,10 +118,10 @@ impl Endpoint {
         }
     }
 
-    /// `getDtlsConnectionState`: the DTLS transport of every transceiver (one with BUNDLE).
-    fn dtls_connections(&self) -> Vec<DtlsConnection> {
+    /// The DTLS transports of the transceivers (one with BUNDLE), by session id.
+    fn dtls_transports(&self) -> Vec<(String, gst::glib::Object)> {
         let webrtc = self.ep.webrtcbin();
-        let mut out: Vec<DtlsConnection> = Vec::new();
+        let mut out: Vec<(String, gst::glib::Object)> = Vec::new();
         for i in 0i32.. {
             let Some(t) =
                 webrtc.emit_by_name::<Option<gst::glib::Object>>("get-transceiver", &[&i])
@@ -122,23 +135,47 @@ impl Endpoint {
                 continue;
             };
             let session = transport.property::<u32>("session-id").to_string();
-            if out.iter().any(|c| c.stream_id == session) {
-                continue;
+            if !out.iter().any(|(s, _)| *s == session) {
+                out.push((session, transport));
             }
-            let state = transport.property_value("state");
-            let nick = gst::glib::EnumValue::from_value(&state)
-                .map(|(_, v)| v.nick().to_uppercase())
-                .unwrap_or_else(|| "NEW".into());
-            let state =
-                Self::wire::<DtlsConnectionState>(json!(nick)).unwrap_or(DtlsConnectionState::NEW);
-            out.push(DtlsConnection {
-                stream_id: session,
-                component_id: "1".into(),
-                connection_id: i.to_string(),
-                state,
-            });
         }
         out
+    }
+
+    /// `getDtlsConnectionState`.
+    fn dtls_connections(&self) -> Vec<DtlsConnection> {
+        self.dtls_transports()
+            .into_iter()
+            .map(|(session, transport)| DtlsConnection {
+                stream_id: session.clone(),
+                component_id: "1".into(),
+                connection_id: session,
+                state: Self::wire::<DtlsConnectionState>(json!(dtls_state(&transport)))
+                    .unwrap_or(DtlsConnectionState::NEW),
+            })
+            .collect()
+    }
+
+    /// Raises DtlsConnectionStateChange for every state change of the transports, once they
+    /// exist (after the local description is set).
+    fn watch_dtls(&self) {
+        for (session, transport) in self.dtls_transports() {
+            let mut watched = lock(&self.dtls_watched);
+            if watched.contains(&session) {
+                continue;
+            }
+            watched.push(session.clone());
+            let ep = Arc::downgrade(&self.ep);
+            transport.connect_notify(Some("state"), move |transport, _| {
+                let Some(ep) = ep.upgrade() else { return };
+                let mut m = serde_json::Map::new();
+                m.insert("streamId".into(), json!(session));
+                m.insert("componentId".into(), json!("1"));
+                m.insert("connectionId".into(), json!(session));
+                m.insert("state".into(), json!(dtls_state(transport)));
+                ep.object().raise_media("DtlsConnectionStateChange", m);
+            });
+        }
     }
 
     /// SdpEndpoint and BaseRtpEndpoint operations; `None` when `op` is none of them.
@@ -154,6 +191,7 @@ impl Endpoint {
             "processOffer" => param::<String>(params, "offer", "string").and_then(|offer| {
                 let answer = ep.process_offer(&offer).map_err(kurento_error)?;
                 self.apply_mtu();
+                self.watch_dtls();
                 Ok(json!(answer))
             }),
             "generateOffer" => ep.generate_offer().map_err(kurento_error).map(|offer| {
