@@ -6,6 +6,8 @@
 //! core's `SdpEndpoint` and `BaseRtpEndpoint` (processOffer, generateOffer, bandwidths,
 //! media/connection state, mtu, …) arrive as inherited operations and are answered in
 //! `invoke_inherited`, before the MediaElement / MediaObject ones of core-runtime.
+//! MediaSessionStarted is raised when webrtcbin's peer connection first reaches `connected`,
+//! MediaSessionTerminated when it then disconnects, fails or closes.
 //! `getDtlsConnectionState` and `DtlsConnectionStateChange` read webrtcbin's DTLS transports
 //! (one per BUNDLE group: `streamId` = `connectionId` = its session id, `componentId` "1").
 //!
@@ -51,6 +53,7 @@ pub fn create(
         },
     )
     .map_err(kurento_error)?;
+    watch_session(&ep);
     Ok(Box::new(Endpoint {
         ctx,
         ep,
@@ -58,6 +61,30 @@ pub fn create(
         remb: Mutex::new(default_remb()),
         dtls_watched: Mutex::new(Vec::new()),
     }))
+}
+
+/// SessionEndpoint's MediaSessionStarted when the peer connection first connects, and
+/// MediaSessionTerminated when a started session disconnects, fails or closes.
+fn watch_session(ep: &Arc<Runtime>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let started = AtomicBool::new(false);
+    let weak = Arc::downgrade(ep);
+    ep.webrtcbin()
+        .connect_notify(Some("connection-state"), move |webrtc, _| {
+            let Some(ep) = weak.upgrade() else { return };
+            let state = webrtc.property_value("connection-state");
+            let nick = gst::glib::EnumValue::from_value(&state)
+                .map(|(_, v)| v.nick().to_string())
+                .unwrap_or_default();
+            let event = match nick.as_str() {
+                "connected" if !started.swap(true, Ordering::SeqCst) => "MediaSessionStarted",
+                "disconnected" | "failed" | "closed" if started.swap(false, Ordering::SeqCst) => {
+                    "MediaSessionTerminated"
+                }
+                _ => return,
+            };
+            ep.object().raise_media(event, serde_json::Map::new());
+        });
 }
 
 /// `RembParams` (core) with its documented defaults.

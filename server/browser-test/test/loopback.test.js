@@ -18,7 +18,7 @@ test.after(() => fs.rmSync(path.dirname(y4m), { recursive: true, force: true }))
 
 const EVENTS = ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged', 'MediaStateChanged',
   'MediaFlowInStateChanged', 'MediaFlowOutStateChanged', 'IceComponentStateChanged', 'NewCandidatePairSelected',
-  'DtlsConnectionStateChange'];
+  'DtlsConnectionStateChange', 'MediaSessionStarted'];
 
 test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', async () => {
   const peer = await env.browser.openPeer(env.pages, 'hello-world');
@@ -65,6 +65,7 @@ test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', asy
   await waitFor('DtlsConnectionStateChange CONNECTED',
     () => events.DtlsConnectionStateChange.some((e) => e.state === 'CONNECTED' && e.streamId !== ''));
   assert.ok((await ep.getDtlsConnectionState()).some((c) => c.state === 'CONNECTED'));
+  await waitFor('MediaSessionStarted', () => events.MediaSessionStarted.length === 1);
   const flowIn = events.MediaFlowInStateChanged.find((e) => e.mediaType === 'VIDEO');
   assert.equal(flowIn.state, 'FLOWING');
   assert.equal(flowIn.padName, 'default');
