@@ -256,6 +256,8 @@ pub(crate) fn error_fields(msg: &gst::Message, element_name: &str) -> Option<Map
 struct Loopback {
     tee_pad: gst::Pad,
     proxy: [gst::Element; 2],
+    /// The input ghost pad and its `linked` handler (another source taking the input over).
+    taken_over: Option<(gst::GhostPad, gst::glib::SignalHandlerId)>,
 }
 
 type ElementMessageHandler = Box<dyn Fn(&gst::StructureRef, &gst::Object) + Send + Sync>;
@@ -291,21 +293,6 @@ fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
             })?;
     }
     Ok(())
-}
-
-/// When `sink`'s `<word>` input is fed by its own loopback (see `connect_loopback`), unlinks
-/// the loopback's proxysink from its tee: the loopback's owner then restores the input (its
-/// unlinked handler), so a new source can take the input over as from any other source.
-fn take_over_loopback(sink: &gst::Element, word: &str) {
-    let proxy = sink
-        .downcast_ref::<gst::Bin>()
-        .and_then(|b| b.by_name(&format!("loopback_{word}_sink")))
-        .and_then(|p| p.static_pad("sink"));
-    if let Some(pad) = proxy
-        && let Some(peer) = pad.peer()
-    {
-        let _ = peer.unlink(&pad);
-    }
 }
 
 /// A chain whose input only takes raw media gets a decoding input ([`crate::codec::decoder`]),
@@ -612,7 +599,6 @@ impl MediaElement {
                 // One source per sink input: the previous source's owner cleans up on unlink.
                 let _ = peer.unlink(&sink_pad);
             }
-            take_over_loopback(sink, word);
             let tee_pad = tee
                 .request_pad_simple("src_%u")
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
@@ -712,11 +698,7 @@ impl MediaElement {
             let Some(target) = ghost.target() else {
                 return Err(CoreError::connect("input pad without target"));
             };
-            // Named so that another element (possibly of another module) taking this input
-            // over finds them: see take_over_loopback.
             let proxy = [make("proxysink")?, make("proxysrc")?];
-            proxy[0].set_property("name", format!("loopback_{word}_sink"));
-            proxy[1].set_property("name", format!("loopback_{word}_src"));
             proxy[1].set_property("proxysink", &proxy[0]);
             self.bin
                 .add_many(&proxy)
@@ -730,7 +712,11 @@ impl MediaElement {
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
             let linked = tee_pad.link(&proxy[0].static_pad("sink").unwrap()).is_ok()
                 && proxy[1].static_pad("src").unwrap().link(&target).is_ok();
-            let lb = Loopback { tee_pad, proxy };
+            let mut lb = Loopback {
+                tee_pad,
+                proxy,
+                taken_over: None,
+            };
             if !linked {
                 self.drop_loopback(m, lb, Some(target));
                 return Err(CoreError::connect(format!(
@@ -744,25 +730,17 @@ impl MediaElement {
             if let Some(t) = self.flow_out.get(&m) {
                 t.attach(&lb.tee_pad);
             }
-            // Another source taking the input over unlinks the tee pad: clean up as a
-            // disconnect would (our own disconnect removes the entry first).
+            crate::codec::request_key_unit(&lb.tee_pad);
+            // Another source connected to this input (the browser magic-mirror tutorial: a
+            // filter inserted into a running loopback) takes it over, as in `connect`; it may
+            // be another module's copy of the runtime, so it is seen as a link of the input.
             let me = self.me.clone();
-            lb.tee_pad.connect_unlinked(move |pad, _| {
-                let Some(e) = me.upgrade() else { return };
-                let taken = {
-                    let mut lbs = e.loopbacks();
-                    match lbs.get(&m) {
-                        Some(lb) if &lb.tee_pad == pad => lbs.remove(&m),
-                        _ => None,
-                    }
-                };
-                if let Some(lb) = taken {
-                    e.drop_loopback(m, lb, None);
-                    e.obj
-                        .raise_media("ElementDisconnected", Self::loop_fields(m, e.obj.id()));
+            let handler = ghost.connect_linked(move |_, _| {
+                if let Some(e) = me.upgrade() {
+                    e.disconnect_loopback(m);
                 }
             });
-            crate::codec::request_key_unit(&lb.tee_pad);
+            lb.taken_over = Some((ghost, handler));
             self.loopbacks().insert(m, lb);
             self.obj
                 .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));
@@ -770,7 +748,10 @@ impl MediaElement {
         Ok(())
     }
 
-    fn drop_loopback(&self, m: MediaType, lb: Loopback, target: Option<gst::Pad>) {
+    fn drop_loopback(&self, m: MediaType, mut lb: Loopback, target: Option<gst::Pad>) {
+        if let Some((ghost, handler)) = lb.taken_over.take() {
+            ghost.disconnect(handler);
+        }
         let target = target.or_else(|| lb.proxy[1].static_pad("src").and_then(|p| p.peer()));
         if let Some(peer) = lb.tee_pad.peer() {
             let _ = lb.tee_pad.unlink(&peer);

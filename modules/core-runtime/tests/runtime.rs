@@ -520,18 +520,18 @@ fn core_operations_by_name_with_kurentos_parameter_checks() {
     p.release();
 }
 
-#[test]
-fn an_element_connects_to_itself_for_loopback() {
-    // The hello-world tutorial's `webRtcEndpoint.connect(webRtcEndpoint)`.
-    let events: Events = Arc::default();
-    let p = pipeline(&events);
-    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
-    // An endpoint's two halves (a PassThrough connected to itself would be a caps-query loop).
+/// An endpoint's two halves: a fakesink input (returned) and a live videotestsrc output (a
+/// PassThrough connected to itself would be a caps-query loop).
+fn split_element(
+    events: &Events,
+    p: &MediaPipeline,
+    id: &str,
+) -> (Arc<MediaElement>, gst::Element) {
     let input = gst::ElementFactory::make("fakesink")
         // Added to a pipeline that is already PLAYING: an async sink would wait for a preroll
         // that a live source never completes.
         .property("async", false)
-        .property("async", false)
+        .property("sync", false)
         .build()
         .unwrap();
     let output = gst::ElementFactory::make("videotestsrc")
@@ -542,11 +542,21 @@ fn an_element_connects_to_itself_for_loopback() {
         audio: Branch::None,
         data: Branch::None,
         video: Branch::Split {
-            input: Some(input),
+            input: Some(input.clone()),
             output: Some(output),
         },
     };
-    let e = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    let e = MediaElement::new(object(events, id), p.gst_pipeline(), spec).unwrap();
+    (e, input)
+}
+
+#[test]
+fn an_element_connects_to_itself_for_loopback() {
+    // The hello-world tutorial's `webRtcEndpoint.connect(webRtcEndpoint)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    let (e, _) = split_element(&events, &p, &id);
     e.connect(
         e.bin().upcast_ref(),
         Some(MediaType::Video),
@@ -688,4 +698,60 @@ fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
         e.release();
     }
     p.release();
+}
+#[test]
+fn a_new_source_takes_a_loopback_input_over() {
+    // The browser magic-mirror tutorial: `ep.connect(ep)` runs, then `filter.connect(ep)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    // Its own output: videotestsrc's default 320×240; the other source sends 160×120.
+    let (e, input) = split_element(&events, &p, &id);
+    let width = || {
+        input
+            .property::<Option<gst::Sample>>("last-sample")
+            .and_then(|s| {
+                s.caps()
+                    .and_then(|c| c.structure(0)?.get::<i32>("width").ok())
+            })
+    };
+    let wait_width = |w: i32| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while width() != Some(w) {
+            assert!(
+                Instant::now() < deadline,
+                "input never got width {w}: {:?}",
+                width()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    video_to(&e, &e);
+    wait_width(320);
+    let src = source(&events, &p, "src_kurento.PassThrough");
+    video_to(&src, &e);
+    let gone = wait_for(&events, |(o, t, _)| *o == id && t == "ElementDisconnected");
+    assert_eq!(gone["sink"], id.as_str());
+    wait_width(160);
+    let conns = e.source_connections(Some(MediaType::Video), None);
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    assert_eq!(conns[0].source, src.object().id());
+    // And back: the loop takes the input from the other source again.
+    video_to(&e, &e);
+    wait_width(320);
+    assert_eq!(e.source_connections(Some(MediaType::Video), None).len(), 1);
+    src.release();
+    e.release();
+    p.release();
+}
+
+fn video_to(source: &MediaElement, sink: &MediaElement) {
+    source
+        .connect(
+            sink.bin().upcast_ref(),
+            Some(MediaType::Video),
+            "default",
+            "default",
+        )
+        .unwrap();
 }
