@@ -5,14 +5,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Client, SERVER};
+use common::{Client, SERVER, TempDir};
 use serde_json::{Value, json};
 
 /// The module libraries and the plugin, copied from the build (dev-dependencies land in deps/).
-fn dirs() -> (PathBuf, PathBuf) {
+fn dirs() -> (TempDir, TempDir) {
     let build = Path::new(SERVER).parent().unwrap();
     let copy = |name: &str, to: &Path| {
         let from = [build.join("deps").join(name), build.join(name)]
@@ -62,7 +62,7 @@ fn types(v: &Value) -> Vec<String> {
 #[test]
 fn send_data_connects_to_show_data_with_data() {
     let (modules, plugins) = dirs();
-    let kms = common::start_modules(&modules, json!({}), &[("GST_PLUGIN_PATH", &plugins)]);
+    let kms = common::start_modules(&modules, json!({}), &[("GST_PLUGIN_PATH", &*plugins)]);
     let mut c = Client::connect(&kms);
     let pipeline = c.create("MediaPipeline", json!({}));
     let send = c.create("KmsSendData", json!({"mediaPipeline": pipeline}));

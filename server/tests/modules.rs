@@ -6,14 +6,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use common::{Client, Kms};
+use common::{Client, Kms, TempDir};
 use serde_json::{Value, json};
 
 /// The module libraries and the plugin, copied from the build (dev-dependencies land in deps/).
-fn dirs() -> (PathBuf, PathBuf) {
+fn dirs() -> (TempDir, TempDir) {
     let build = Path::new(common::SERVER).parent().unwrap();
     let copy = |name: &str, to: &Path| {
         let from = [build.join("deps").join(name), build.join(name)]
@@ -39,14 +39,16 @@ fn start_with_config(config: &[(&str, &str)]) -> Kms {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    common::start_modules(
+    let mut kms = common::start_modules(
         &modules,
         json!({}),
         &[
-            ("GST_PLUGIN_PATH", plugins.as_path()),
-            ("KURENTO_MODULES_CONFIG_PATH", conf.as_path()),
+            ("GST_PLUGIN_PATH", &*plugins),
+            ("KURENTO_MODULES_CONFIG_PATH", &*conf),
         ],
-    )
+    );
+    kms.keep.extend([modules, plugins, conf]);
+    kms
 }
 
 fn start() -> Kms {

@@ -142,6 +142,11 @@ fn media_bins(word: &str) -> Result<(gst::Bin, gst::Bin), CoreError> {
         .name("in_queue")
         .build()
         .map_err(|_| CoreError::not_available("GStreamer element 'queue' not available"))?;
+    // webrtcbin holds RTP back until DTLS is connected, possibly forever (no peer, a peer
+    // gone): a blocking queue would then stall the source and every other sink of its tee, and
+    // a release of an upstream element would wait forever for its streaming thread. Dropping
+    // the oldest buffers keeps everything else flowing (CapsSwitch waits for a key frame).
+    queue.set_property_from_str("leaky", "downstream");
     send.add(&queue)
         .map_err(|_| CoreError::unexpected("cannot build the media branch"))?;
     let sink = gst::GhostPad::builder_with_target(&queue.static_pad("sink").unwrap())

@@ -16,8 +16,37 @@ use tungstenite::{Message, WebSocket};
 
 pub const SERVER: &str = env!("CARGO_BIN_EXE_kurento-media-server");
 
+/// A directory under the system temp dir, removed with everything in it when dropped (the
+/// module copies weigh ~90 MB per test).
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh directory under the system temp dir.
-pub fn temp_dir(tag: &str) -> PathBuf {
+pub fn temp_dir(tag: &str) -> TempDir {
     static N: AtomicU32 = AtomicU32::new(0);
     let d = std::env::temp_dir().join(format!(
         "kms-test-{tag}-{}-{}",
@@ -26,12 +55,12 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 /// A modules directory holding the fixture module (in a sub-directory: the scan is recursive)
 /// and a GStreamer plugin, which is not a module and must be skipped quietly.
-pub fn modules_dir() -> PathBuf {
+pub fn modules_dir() -> TempDir {
     let build_dir = Path::new(SERVER).parent().unwrap();
     let d = temp_dir("modules");
     std::fs::create_dir_all(d.join("nested/deeper")).unwrap();
@@ -60,11 +89,17 @@ pub fn free_port() -> u16 {
 pub struct Kms {
     child: Child,
     pub port: u16,
-    pub dir: PathBuf,
+    pub dir: TempDir,
     pub log: mpsc::Receiver<String>,
+    /// Directories the server reads while it runs (modules, plugins), removed after it stops.
+    pub keep: Vec<TempDir>,
 }
 
 impl Kms {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits: true when the server stopped cleanly.
     pub fn terminate(&mut self) -> bool {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
@@ -76,7 +111,6 @@ impl Drop for Kms {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -131,9 +165,8 @@ fn spawn(
         "metadata": {"site": "test"}});
     let conf_file = dir.join("kurento.conf.json");
     std::fs::write(&conf_file, conf.to_string()).unwrap();
-    let modules = own_modules
-        .map(Path::to_path_buf)
-        .unwrap_or_else(modules_dir);
+    let fixture = own_modules.is_none().then(modules_dir);
+    let modules = own_modules.or(fixture.as_deref()).unwrap().to_path_buf();
     let mut cmd = Command::new(SERVER);
     cmd.envs(env.iter().copied());
     if let Some(n) = nofile {
@@ -182,14 +215,13 @@ fn spawn(
             break addr.rsplit(':').next().unwrap().parse().unwrap();
         }
     };
-    if own_modules.is_none() {
-        let _ = std::fs::remove_dir_all(&modules);
-    }
+    drop(fixture);
     Kms {
         child,
         port,
         dir,
         log: rx,
+        keep: Vec::new(),
     }
 }
 
@@ -209,7 +241,16 @@ impl Client {
     }
 
     pub fn connect_path(kms: &Kms, path: &str) -> Client {
-        let (ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{}/{path}", kms.port)).unwrap();
+        Self::connect_port_path(kms.port, path)
+    }
+
+    /// A client of the server on `port` (usable from other threads than the test's).
+    pub fn connect_port(port: u16) -> Client {
+        Self::connect_port_path(port, "kurento")
+    }
+
+    fn connect_port_path(port: u16, path: &str) -> Client {
+        let (ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/{path}")).unwrap();
         if let MaybeTlsStream::Plain(s) = ws.get_ref() {
             s.set_read_timeout(Some(Duration::from_millis(200)))
                 .unwrap();

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Leaks and load over the real protocol: repeated pipelines with a player, a filter, a
+//! PassThrough, a negotiated WebRtcEndpoint and DATA-capable elements leave the server's
+//! threads and open files where they were; abandoned sessions are collected with their threads
+//! and files; many clients at once all get answers; hostile requests get JSON-RPC errors.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Client, Kms, TempDir};
+use serde_json::{Value, json};
+
+const OFFER: &str = include_str!("../js-test/test/chromium-offer.sdp");
+
+/// The module libraries and the plugins, copied from the build (dev-dependencies land in deps/).
+fn start(resources: Value) -> Kms {
+    let build = Path::new(common::SERVER).parent().unwrap();
+    let copy = |name: &str, to: &TempDir| {
+        let from = [build.join("deps").join(name), build.join(name)]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
+        std::fs::copy(from, to.join(name)).unwrap();
+    };
+    let modules = common::temp_dir("soak-modules");
+    for m in ["core", "elements", "filters", "datachannelexample"] {
+        copy(&format!("libkms{m}module.so"), &modules);
+    }
+    let plugins = common::temp_dir("soak-plugins");
+    copy("libgstkmsfilters.so", &plugins);
+    copy("libgstdatachannelexample.so", &plugins);
+    let mut kms = common::start_modules(
+        &modules,
+        resources,
+        &[
+            ("GST_PLUGIN_PATH", &*plugins),
+            // ICE gathering on loopback only: quick and deterministic.
+            ("KMS_NETWORK_INTERFACES", Path::new("lo")),
+        ],
+    );
+    kms.keep.extend([modules, plugins]);
+    kms
+}
+
+fn media(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gst-tests/media")
+        .join(name);
+    format!("file://{}", p.canonicalize().unwrap().display())
+}
+
+/// Threads, open files and resident kB of the server process.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    threads: usize,
+    fds: usize,
+    rss_kb: u64,
+}
+
+fn usage(pid: u32) -> Usage {
+    let count = |d: &str| {
+        std::fs::read_dir(format!("/proc/{pid}/{d}"))
+            .unwrap()
+            .count()
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    Usage {
+        threads: count("task"),
+        fds: count("fd"),
+        rss_kb,
+    }
+}
+
+/// Waits until threads and fds are back within `slack` of `base`; returns the last reading.
+fn settles(pid: u32, base: Usage, slack: usize) -> Usage {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let u = usage(pid);
+        if u.threads <= base.threads + slack && u.fds <= base.fds + slack {
+            return u;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "threads/fds did not return to the baseline: before {base:?}, now {u:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One pipeline with every kind of element, connected, media flowing briefly; not released.
+fn build_pipeline(c: &mut Client, clip: &str) -> String {
+    let p = c.create("MediaPipeline", json!({}));
+    let player = c.create("PlayerEndpoint", json!({"mediaPipeline": p, "uri": clip}));
+    let face = c.create("FaceOverlayFilter", json!({"mediaPipeline": p}));
+    let pass = c.create("PassThrough", json!({"mediaPipeline": p}));
+    let webrtc = c.create("WebRtcEndpoint", json!({"mediaPipeline": p}));
+    let send = c.create("KmsSendData", json!({"mediaPipeline": p}));
+    let show = c.create("KmsShowData", json!({"mediaPipeline": p}));
+    c.call(
+        "subscribe",
+        json!({"object": webrtc, "type": "IceCandidateFound"}),
+    );
+    c.call(
+        "subscribe",
+        json!({"object": player, "type": "EndOfStream"}),
+    );
+    c.invoke(&player, "connect", json!({"sink": face}));
+    c.invoke(&face, "connect", json!({"sink": pass}));
+    c.invoke(&pass, "connect", json!({"sink": webrtc}));
+    c.invoke(&pass, "connect", json!({"sink": send}));
+    c.invoke(&send, "connect", json!({"sink": show}));
+    let answer = c.invoke(&webrtc, "processOffer", json!({"offer": OFFER}));
+    assert!(answer.as_str().unwrap().starts_with("v=0"), "{answer}");
+    c.invoke(&webrtc, "gatherCandidates", json!({}));
+    c.invoke(&player, "play", json!({}));
+    c.event(|e| e["type"] == "IceCandidateFound");
+    // Media reaches the end of the chain.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.invoke(&pass, "isMediaFlowingOut", json!({"mediaType": "VIDEO"})) != json!(true) {
+        assert!(Instant::now() < deadline, "no video through the chain");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p
+}
+
+fn cycle(c: &mut Client, clip: &str) {
+    let p = build_pipeline(c, clip);
+    c.call("release", json!({"object": p}));
+    c.events.clear();
+}
+
+#[test]
+fn repeated_pipelines_leave_threads_and_files_as_they_were() {
+    let kms = start(json!({}));
+    let pid = kms.pid();
+    let clip = media("faces_640x480.webm");
+    let mut c = Client::connect(&kms);
+    // Warm-up: plugin loading, thread pools and caches that live for the whole process.
+    for _ in 0..3 {
+        cycle(&mut c, &clip);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let base = usage(pid);
+    const N: usize = 12;
+    for _ in 0..N {
+        cycle(&mut c, &clip);
+    }
+    let after = settles(pid, base, 2);
+    eprintln!("soak: {N} cycles: before {base:?}, after {after:?}");
+    // RSS: allocator caches keep some; a leak of the pipelines' buffers would be far beyond.
+    assert!(
+        after.rss_kb < base.rss_kb + 60 * 1024,
+        "RSS grew: before {base:?}, after {after:?}"
+    );
+    assert_eq!(
+        c.invoke("manager_ServerManager", "getPipelines", json!({})),
+        json!([])
+    );
+}
+
+#[test]
+fn abandoned_sessions_are_collected_with_their_threads_and_files() {
+    let kms = start(json!({"garbageCollectorPeriod": 1}));
+    let pid = kms.pid();
+    let clip = media("faces_640x480.webm");
+    {
+        let mut warm = Client::connect(&kms);
+        cycle(&mut warm, &clip);
+        cycle(&mut warm, &clip);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let base = usage(pid);
+    for _ in 0..3 {
+        let mut c = Client::connect(&kms);
+        build_pipeline(&mut c, &clip);
+        // The socket drops without any release.
+    }
+    assert!(
+        usage(pid).threads > base.threads,
+        "the pipelines run threads"
+    );
+    let after = settles(pid, base, 2);
+    eprintln!("gc: before {base:?}, after {after:?}");
+    let mut c = Client::connect(&kms);
+    assert_eq!(
+        c.invoke("manager_ServerManager", "getPipelines", json!({})),
+        json!([])
+    );
+}
+
+#[test]
+fn fifty_clients_at_once_all_get_answers() {
+    let kms = start(json!({}));
+    let pid = kms.pid();
+    let base = usage(pid);
+    let port = kms.port;
+    std::thread::scope(|s| {
+        for _ in 0..50 {
+            s.spawn(move || {
+                let mut c = Client::connect_port(port);
+                for _ in 0..4 {
+                    let p = c.create("MediaPipeline", json!({}));
+                    let a = c.create("PassThrough", json!({"mediaPipeline": p}));
+                    let b = c.create("PassThrough", json!({"mediaPipeline": p}));
+                    c.invoke(&a, "connect", json!({"sink": b}));
+                    c.call("release", json!({"object": p}));
+                }
+            });
+        }
+    });
+    let after = settles(pid, base, 2);
+    eprintln!("load: 50 clients: before {base:?}, after {after:?}");
+    let mut c = Client::connect(&kms);
+    assert_eq!(
+        c.invoke("manager_ServerManager", "getPipelines", json!({})),
+        json!([])
+    );
+}
+
+#[test]
+fn hostile_requests_get_errors_and_the_server_keeps_serving() {
+    let kms = start(json!({}));
+    let mut c = Client::connect(&kms);
+    let p = c.create("MediaPipeline", json!({}));
+    let ep = c.create("WebRtcEndpoint", json!({"mediaPipeline": p}));
+    let code = |c: &mut Client, method: &str, params: Value| -> i64 {
+        let e = c.fail(method, Some(params));
+        assert!(e["message"].is_string(), "{e}");
+        e["code"].as_i64().unwrap()
+    };
+    let invoke = |object: &str, op: &str, params: Value| json!({"object": object, "operation": op, "operationParams": params});
+    // Garbage SDP, wrong types, missing fields.
+    for offer in [
+        json!("garbage"),
+        json!(""),
+        json!(42),
+        json!({"a": [1]}),
+        json!(null),
+    ] {
+        code(
+            &mut c,
+            "invoke",
+            invoke(&ep, "processOffer", json!({"offer": offer})),
+        );
+    }
+    code(&mut c, "invoke", invoke(&ep, "processOffer", json!({})));
+    code(
+        &mut c,
+        "invoke",
+        invoke(&ep, "processAnswer", json!({"answer": "v=0\r\nm=x"})),
+    );
+    for cand in [
+        json!({}),
+        json!({"sdpMid": "0", "sdpMLineIndex": 0}),
+        json!({"candidate": 7, "sdpMid": "0", "sdpMLineIndex": 0}),
+        json!({"candidate": "candidate:1 1 udp 1 127.0.0.1 1 typ host", "sdpMLineIndex": -1}),
+        json!({"candidate": "candidate:1 1 udp 1 127.0.0.1 1 typ host", "sdpMLineIndex": 1e300}),
+        json!("not an object"),
+    ] {
+        code(
+            &mut c,
+            "invoke",
+            invoke(&ep, "addIceCandidate", json!({"candidate": cand})),
+        );
+    }
+    code(&mut c, "invoke", invoke(&ep, "addIceCandidate", json!({})));
+    code(
+        &mut c,
+        "invoke",
+        invoke(&ep, "setMaxVideoRecvBandwidth", json!({"value": "x"})),
+    );
+    code(
+        &mut c,
+        "invoke",
+        invoke(&ep, "setMaxVideoRecvBandwidth", json!({"value": 1e300})),
+    );
+    code(
+        &mut c,
+        "invoke",
+        invoke(
+            &ep,
+            "setMaxVideoRecvBandwidth",
+            json!({"value": -99999999999999999i64}),
+        ),
+    );
+    code(
+        &mut c,
+        "invoke",
+        invoke(&ep, "connect", json!({"sink": ep, "mediaType": "NOPE"})),
+    );
+    // Unicode and huge ids.
+    code(
+        &mut c,
+        "describe",
+        json!({"object": "ü🎥\u{0}/../..", "sessionId": 1}),
+    );
+    code(&mut c, "describe", json!({"object": "x".repeat(100_000)}));
+    code(
+        &mut c,
+        "create",
+        json!({"type": "PassThrough", "constructorParams": {"mediaPipeline": "管道"}}),
+    );
+    // Huge numbers where an id or a count is expected.
+    let r = c.request("ping", Some(json!({"interval": 1e308})));
+    assert!(r.get("result").is_some() || r.get("error").is_some(), "{r}");
+    code(
+        &mut c,
+        "invoke",
+        invoke(&p, "setLatencyStats", json!({"latencyStats": 1e308})),
+    );
+    // Deeply nested JSON: an error, not a stack overflow.
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    c.send(tungstenite::Message::text(format!(
+        r#"{{"jsonrpc":"2.0","id":900,"method":"ping","params":{{"x":{deep}}}}}"#
+    )));
+    let r = c.response();
+    assert!(r["error"].is_object(), "{r}");
+    // A released object: its operations fail with 40101, release twice too.
+    c.call("release", json!({"object": p}));
+    assert_eq!(
+        code(
+            &mut c,
+            "invoke",
+            invoke(&ep, "processOffer", json!({"offer": OFFER}))
+        ),
+        40101
+    );
+    assert_eq!(code(&mut c, "release", json!({"object": ep})), 40101);
+    assert_eq!(
+        code(&mut c, "subscribe", json!({"object": ep, "type": "Error"})),
+        40101
+    );
+    // Still serving.
+    let p = c.create("MediaPipeline", json!({}));
+    let ep = c.create("WebRtcEndpoint", json!({"mediaPipeline": p}));
+    let answer = c.invoke(&ep, "processOffer", json!({"offer": OFFER}));
+    assert!(answer.as_str().unwrap().contains("BUNDLE"), "{answer}");
+    c.call("release", json!({"object": p}));
+}
