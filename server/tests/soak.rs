@@ -153,6 +153,15 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
         cycle(&mut c, &clip);
     }
     let after = settles(pid, base, 2);
+    unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
+    std::thread::sleep(Duration::from_secs(2));
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for l in kms.log.try_iter() {
+        if let Some(t) = l.split("type-name=(string)").nth(1) {
+            *counts.entry(t.split(',').next().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    eprintln!("ALIVE {counts:?}");
     eprintln!("soak: {N} cycles: before {base:?}, after {after:?}");
     // RSS: allocator caches keep some; a leak of the pipelines' buffers would be far beyond.
     assert!(

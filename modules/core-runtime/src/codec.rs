@@ -50,7 +50,9 @@ struct SwitchState {
 #[derive(Clone)]
 pub struct CapsSwitch {
     bin: glib::WeakRef<gst::Bin>,
-    entry: gst::Pad,
+    /// Weak: the probes on this pad hold a clone of the switch (a strong pad would be a cycle
+    /// keeping the pad and the planned elements, e.g. an encoder, alive after release).
+    entry: glib::WeakRef<gst::Pad>,
     planner: Arc<Planner>,
     state: Arc<Mutex<SwitchState>>,
 }
@@ -67,7 +69,7 @@ impl CapsSwitch {
             .expect("entry element with a src pad");
         let sw = CapsSwitch {
             bin: bin.downgrade(),
-            entry: entry.clone(),
+            entry: entry.downgrade(),
             planner: Arc::new(planner),
             state: Arc::new(Mutex::new(SwitchState {
                 exit: None,
@@ -107,6 +109,10 @@ impl CapsSwitch {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SwitchState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn entry(&self) -> Result<gst::Pad, String> {
+        self.entry.upgrade().ok_or_else(|| "element gone".into())
     }
 
     fn on_probe(&self, info: &mut gst::PadProbeInfo) -> gst::PadProbeReturn {
@@ -150,9 +156,10 @@ impl CapsSwitch {
                 // unrefs a NULL event when a bindings probe drops one.) The link also marks
                 // the sticky events pending, so they are re-sent, harmlessly, with the next
                 // data.
+                let entry = self.entry.upgrade();
                 if let (Some(ss), Some(peer)) = (
-                    self.entry.sticky_event::<gst::event::StreamStart>(0),
-                    self.entry.peer(),
+                    entry.as_ref().and_then(|e| e.sticky_event::<gst::event::StreamStart>(0)),
+                    entry.as_ref().and_then(|e| e.peer()),
                 ) {
                     peer.send_event(ss);
                 }
@@ -160,7 +167,7 @@ impl CapsSwitch {
             }
             Err(e) => {
                 drop(st);
-                if let Some(el) = self.entry.parent_element() {
+                if let Some(el) = self.entry.upgrade().and_then(|e| e.parent_element()) {
                     gst::element_error!(
                         el,
                         gst::StreamError::CodecNotFound,
@@ -178,7 +185,7 @@ impl CapsSwitch {
         let mut st = self.lock();
         st.exit = Some(exit.clone());
         st.kind = None;
-        match self.entry.sticky_event::<gst::event::Caps>(0) {
+        match self.entry()?.sticky_event::<gst::event::Caps>(0) {
             Some(c) => self.replumb(&mut st, c.caps()),
             None => Ok(()),
         }
@@ -192,8 +199,9 @@ impl CapsSwitch {
     fn replumb(&self, st: &mut SwitchState, caps: &gst::CapsRef) -> Result<(), String> {
         let bin = self.bin.upgrade().ok_or("element gone")?;
         let exit = st.exit.clone().ok_or("no exit")?;
-        if let Some(peer) = self.entry.peer() {
-            let _ = self.entry.unlink(&peer);
+        let entry = self.entry()?;
+        if let Some(peer) = entry.peer() {
+            let _ = entry.unlink(&peer);
         }
         if let Some(peer) = exit.peer() {
             let _ = peer.unlink(&exit);
@@ -211,7 +219,7 @@ impl CapsSwitch {
         for e in &middle {
             let _ = e.sync_state_with_parent();
         }
-        let mut pads = vec![self.entry.clone()];
+        let mut pads = vec![entry];
         for e in &middle {
             pads.push(e.static_pad("sink").ok_or("element without sink pad")?);
             pads.push(e.static_pad("src").ok_or("element without src pad")?);
