@@ -38,6 +38,9 @@ fn start(resources: Value) -> Kms {
             ("GST_PLUGIN_PATH", &*plugins),
             // ICE gathering on loopback only: quick and deterministic.
             ("KMS_NETWORK_INTERFACES", Path::new("lo")),
+            // Fewer malloc arenas: RSS then follows what is alive rather than how many
+            // threads happened to allocate (glibc's default is 8 per core).
+            ("MALLOC_ARENA_MAX", Path::new("2")),
         ],
     );
     kms.keep.extend([modules, plugins]);
@@ -148,25 +151,22 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let base = usage(pid);
-    const N: usize = 12;
-    for _ in 0..N {
+    const N: usize = 16;
+    let mut mid = base;
+    for i in 0..N {
         cycle(&mut c, &clip);
-    }
-    let after = settles(pid, base, 2);
-    unsafe { libc::kill(pid as i32, libc::SIGUSR1) };
-    std::thread::sleep(Duration::from_secs(2));
-    let mut counts = std::collections::BTreeMap::<String, usize>::new();
-    for l in kms.log.try_iter() {
-        if let Some(t) = l.split("type-name=(string)").nth(1) {
-            *counts.entry(t.split(',').next().unwrap().to_string()).or_default() += 1;
+        if i == N / 2 - 1 {
+            mid = usage(pid);
         }
     }
-    eprintln!("ALIVE {counts:?}");
-    eprintln!("soak: {N} cycles: before {base:?}, after {after:?}");
-    // RSS: allocator caches keep some; a leak of the pipelines' buffers would be far beyond.
+    let after = settles(pid, base, 2);
+    eprintln!("soak: {N} cycles: before {base:?}, half-way {mid:?}, after {after:?}");
+    // RSS: the allocator keeps freed memory in its arenas and grows them for a while (with at
+    // most two arenas, see `start`, it levels off after about ten cycles); a pipeline leaked
+    // per cycle (an encoder alone is ~4 MB) would keep growing through the second half.
     assert!(
-        after.rss_kb < base.rss_kb + 60 * 1024,
-        "RSS grew: before {base:?}, after {after:?}"
+        after.rss_kb < mid.rss_kb + (N / 2) as u64 * 2 * 1024,
+        "RSS keeps growing: before {base:?}, half-way {mid:?}, after {after:?}"
     );
     assert_eq!(
         c.invoke("manager_ServerManager", "getPipelines", json!({})),
@@ -331,7 +331,7 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() {
     )));
     let r = c.response();
     assert!(r["error"].is_object(), "{r}");
-    // A released object: its operations fail with 40101, release twice too.
+    // A released object: its operations fail with 40101.
     c.call("release", json!({"object": p}));
     assert_eq!(
         code(
@@ -341,7 +341,8 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() {
         ),
         40101
     );
-    assert_eq!(code(&mut c, "release", json!({"object": ep})), 40101);
+    // Releasing again is not an error (as in Kurento).
+    c.call("release", json!({"object": ep}));
     assert_eq!(
         code(&mut c, "subscribe", json!({"object": ep, "type": "Error"})),
         40101

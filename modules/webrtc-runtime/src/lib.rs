@@ -743,8 +743,15 @@ impl WebRtcEndpoint {
                 "Endpoint already negotiated",
             ));
         }
+        // GStreamer's parser accepts any text (it skips unknown lines): an SDP starts with
+        // its version line (RFC 4566 §5), and an offer without media cannot be answered.
         let msg = gst_sdp::SDPMessage::parse_buffer(offer.as_bytes())
-            .map_err(|_| err(40201, "SDP_PARSE_ERROR", "Error parsing SDP offer"))?;
+            .ok()
+            .filter(|_| offer.trim_start().starts_with("v="))
+            .ok_or_else(|| err(40201, "SDP_PARSE_ERROR", "Error parsing SDP offer"))?;
+        if msg.medias_len() == 0 {
+            return Err(fail("the offer has no media section".into()));
+        }
         self.apply_ice()?;
         if !self.opts.recvonly {
             for Choice {
