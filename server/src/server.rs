@@ -27,6 +27,9 @@ pub type ConnId = u64;
 
 /// How long a response stays in the duplicate-request cache (server.md §4.6).
 const REQUEST_CACHE_TTL: Duration = Duration::from_secs(20);
+/// At most this many cached responses: a flood of requests within the TTL must not grow the
+/// cache without bound (the oldest are forgotten first; a retry comes within seconds).
+const REQUEST_CACHE_MAX: usize = 50_000;
 
 /// A module object's handle; the lock keeps `release` from racing a call in flight.
 pub(crate) struct Live {
@@ -144,6 +147,11 @@ impl RequestCache {
         self.expire();
         if self.entries.insert(key.clone(), response).is_none() {
             self.order.push_back((Instant::now(), key));
+        }
+        while self.order.len() > REQUEST_CACHE_MAX {
+            if let Some((_, k)) = self.order.pop_front() {
+                self.entries.remove(&k);
+            }
         }
     }
 }
@@ -1114,6 +1122,19 @@ fn replace_newrefs(v: &mut Value, responses: &[Value]) -> Result<(), RpcError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_request_cache_is_bounded() {
+        let mut cache = super::RequestCache::default();
+        let key = |i: usize| ("s".to_string(), i.to_string());
+        for i in 0..super::REQUEST_CACHE_MAX + 10 {
+            cache.insert(key(i), serde_json::json!(i));
+        }
+        assert_eq!(cache.entries.len(), super::REQUEST_CACHE_MAX);
+        assert_eq!(cache.order.len(), super::REQUEST_CACHE_MAX);
+        assert!(cache.get(&key(0)).is_none());
+        assert!(cache.get(&key(super::REQUEST_CACHE_MAX + 9)).is_some());
+    }
+
     use super::*;
     use tokio::sync::mpsc::{Receiver, channel};
 
