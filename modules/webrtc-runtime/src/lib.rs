@@ -1071,8 +1071,8 @@ impl WebRtcEndpoint {
             let d = d.as_deref().unwrap_or_default();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
             if let (Some(ep), Some(ch)) = (w.upgrade(), ch) {
-                ep.data_received(&d);
-                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(&d));
+                ep.data_received(d);
+                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(d));
             }
             None
         });
