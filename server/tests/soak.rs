@@ -9,28 +9,26 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Client, Kms, TempDir};
+use common::{Client, Kms};
 use serde_json::{Value, json};
 
 const OFFER: &str = include_str!("../js-test/test/chromium-offer.sdp");
 
 /// The module libraries and the plugins, copied from the build (dev-dependencies land in deps/).
 fn start(resources: Value) -> Kms {
-    let build = Path::new(common::SERVER).parent().unwrap();
-    let copy = |name: &str, to: &TempDir| {
-        let from = [build.join("deps").join(name), build.join(name)]
-            .into_iter()
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
-        std::fs::copy(from, to.join(name)).unwrap();
-    };
-    let modules = common::temp_dir("soak-modules");
-    for m in ["core", "elements", "filters", "datachannelexample"] {
-        copy(&format!("libkms{m}module.so"), &modules);
-    }
-    let plugins = common::temp_dir("soak-plugins");
-    copy("libgstkmsfilters.so", &plugins);
-    copy("libgstdatachannelexample.so", &plugins);
+    let modules = common::built_libraries(
+        "soak-modules",
+        &[
+            "libkmscoremodule.so",
+            "libkmselementsmodule.so",
+            "libkmsfiltersmodule.so",
+            "libkmsdatachannelexamplemodule.so",
+        ],
+    );
+    let plugins = common::built_libraries(
+        "soak-plugins",
+        &["libgstkmsfilters.so", "libgstdatachannelexample.so"],
+    );
     let mut kms = common::start_modules(
         &modules,
         resources,
