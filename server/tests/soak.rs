@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,11 @@ const OFFER: &str = include_str!("../js-test/test/chromium-offer.sdp");
 
 /// The module libraries and the plugins, copied from the build (dev-dependencies land in deps/).
 fn start(resources: Value) -> Kms {
+    start_with(resources, &[])
+}
+
+/// [`start`] with extra environment variables for the server.
+fn start_with(resources: Value, env: &[(&str, &Path)]) -> Kms {
     let modules = common::built_libraries(
         "soak-modules",
         &[
@@ -39,7 +45,10 @@ fn start(resources: Value) -> Kms {
             // Fewer malloc arenas: RSS then follows what is alive rather than how many
             // threads happened to allocate (glibc's default is 8 per core).
             ("MALLOC_ARENA_MAX", Path::new("2")),
-        ],
+        ]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect::<Vec<_>>(),
     );
     kms.keep.extend([modules, plugins]);
     kms
@@ -78,6 +87,43 @@ fn usage(pid: u32) -> Usage {
         rss_kb,
     }
 }
+
+/// GStreamer objects alive in the server by type, as GStreamer's leaks tracer lists them on
+/// SIGUSR1 (the server runs with `LEAKS_TRACER`).
+fn alive_objects(kms: &Kms) -> BTreeMap<String, usize> {
+    while kms.log.try_recv().is_ok() {}
+    unsafe { libc::kill(kms.pid() as i32, libc::SIGUSR1) };
+    let mut counts = BTreeMap::new();
+    let mut listed = false;
+    // The list is logged at once; it is complete when the log goes quiet.
+    while let Ok(line) =
+        kms.log
+            .recv_timeout(Duration::from_millis(if listed { 500 } else { 5000 }))
+    {
+        if let Some(t) = line.split("type-name=(string)").nth(1) {
+            listed = true;
+            let ty = t.split([',', ' ', ';']).next().unwrap_or_default();
+            *counts.entry(ty.to_string()).or_default() += 1;
+        }
+    }
+    assert!(listed, "the leaks tracer listed nothing");
+    counts
+}
+
+/// No object type grew by `by` or more between the two lists.
+fn assert_no_growth(before: &BTreeMap<String, usize>, after: &BTreeMap<String, usize>, by: usize) {
+    let grown: Vec<_> = after
+        .iter()
+        .filter(|(ty, n)| **n >= before.get(*ty).copied().unwrap_or(0) + by)
+        .collect();
+    assert!(grown.is_empty(), "objects left behind: {grown:?}");
+}
+
+const LEAKS_TRACER: [(&str, &str); 3] = [
+    ("GST_TRACERS", "leaks"),
+    ("GST_LEAKS_TRACER_SIG", "1"),
+    ("GST_DEBUG", "GST_TRACER:7"),
+];
 
 /// Waits until threads and fds are back within `slack` of `base`; returns the last reading.
 fn settles(pid: u32, base: Usage, slack: usize) -> Usage {
@@ -139,7 +185,11 @@ fn cycle(c: &mut Client, clip: &str) {
 
 #[test]
 fn repeated_pipelines_leave_threads_and_files_as_they_were() {
-    let kms = start(json!({}));
+    let env: Vec<_> = LEAKS_TRACER
+        .iter()
+        .map(|(k, v)| (*k, Path::new(v)))
+        .collect();
+    let kms = start_with(json!({}), &env);
     let pid = kms.pid();
     let clip = media("faces_640x480.webm");
     let mut c = Client::connect(&kms);
@@ -149,6 +199,7 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let base = usage(pid);
+    let objects = alive_objects(&kms);
     const N: usize = 16;
     let mut mid = base;
     for i in 0..N {
@@ -159,6 +210,9 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
     }
     let after = settles(pid, base, 2);
     eprintln!("soak: {N} cycles: before {base:?}, half-way {mid:?}, after {after:?}");
+    // Objects of one type left behind by every cycle (an element, its pads) are a leak; the
+    // few that live for the whole process (caps caches, the DTLS agent) do not grow with N.
+    assert_no_growth(&objects, &alive_objects(&kms), N / 2);
     // RSS: the allocator keeps freed memory in its arenas and grows them for a while (with at
     // most two arenas, see `start`, it levels off after about ten cycles); a pipeline leaked
     // per cycle (an encoder alone is ~4 MB) would keep growing through the second half.
@@ -174,7 +228,11 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
 
 #[test]
 fn abandoned_sessions_are_collected_with_their_threads_and_files() {
-    let kms = start(json!({"garbageCollectorPeriod": 1}));
+    let env: Vec<_> = LEAKS_TRACER
+        .iter()
+        .map(|(k, v)| (*k, Path::new(v)))
+        .collect();
+    let kms = start_with(json!({"garbageCollectorPeriod": 1}), &env);
     let pid = kms.pid();
     let clip = media("faces_640x480.webm");
     {
@@ -184,7 +242,9 @@ fn abandoned_sessions_are_collected_with_their_threads_and_files() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let base = usage(pid);
-    for _ in 0..3 {
+    let objects = alive_objects(&kms);
+    const SESSIONS: usize = 3;
+    for _ in 0..SESSIONS {
         let mut c = Client::connect(&kms);
         build_pipeline(&mut c, &clip);
         // The socket drops without any release.
@@ -195,6 +255,7 @@ fn abandoned_sessions_are_collected_with_their_threads_and_files() {
     );
     let after = settles(pid, base, 2);
     eprintln!("gc: before {base:?}, after {after:?}");
+    assert_no_growth(&objects, &alive_objects(&kms), SESSIONS);
     let mut c = Client::connect(&kms);
     assert_eq!(
         c.invoke("manager_ServerManager", "getPipelines", json!({})),
