@@ -150,6 +150,11 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
     let webrtc = c.create("WebRtcEndpoint", json!({"mediaPipeline": p}));
     let send = c.create("KmsSendData", json!({"mediaPipeline": p}));
     let show = c.create("KmsShowData", json!({"mediaPipeline": p}));
+    // A data-channel endpoint making an offer (its DATA branch and data channel are built).
+    let data_ep = c.create(
+        "WebRtcEndpoint",
+        json!({"mediaPipeline": p, "useDataChannels": true}),
+    );
     c.call(
         "subscribe",
         json!({"object": webrtc, "type": "IceCandidateFound"}),
@@ -163,6 +168,13 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
     c.invoke(&pass, "connect", json!({"sink": webrtc}));
     c.invoke(&pass, "connect", json!({"sink": send}));
     c.invoke(&send, "connect", json!({"sink": show}));
+    c.invoke(
+        &send,
+        "connect",
+        json!({"sink": data_ep, "mediaType": "DATA"}),
+    );
+    let offer = c.invoke(&data_ep, "generateOffer", json!({}));
+    assert!(offer.as_str().unwrap().contains("m=application"), "{offer}");
     let answer = c.invoke(&webrtc, "processOffer", json!({"offer": OFFER}));
     assert!(answer.as_str().unwrap().starts_with("v=0"), "{answer}");
     c.invoke(&webrtc, "gatherCandidates", json!({}));
@@ -200,24 +212,29 @@ fn repeated_pipelines_leave_threads_and_files_as_they_were() {
     std::thread::sleep(Duration::from_millis(500));
     let base = usage(pid);
     let objects = alive_objects(&kms);
-    const N: usize = 16;
+    // KMS_SOAK_CYCLES=200 for a longer soak by hand.
+    let n: usize = std::env::var("KMS_SOAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
+        .max(2);
     let mut mid = base;
-    for i in 0..N {
+    for i in 0..n {
         cycle(&mut c, &clip);
-        if i == N / 2 - 1 {
+        if i == n / 2 - 1 {
             mid = usage(pid);
         }
     }
     let after = settles(pid, base, 2);
-    eprintln!("soak: {N} cycles: before {base:?}, half-way {mid:?}, after {after:?}");
+    eprintln!("soak: {n} cycles: before {base:?}, half-way {mid:?}, after {after:?}");
     // Objects of one type left behind by every cycle (an element, its pads) are a leak; the
-    // few that live for the whole process (caps caches, the DTLS agent) do not grow with N.
-    assert_no_growth(&objects, &alive_objects(&kms), N / 2);
+    // few that live for the whole process (caps caches, the DTLS agent) do not grow with the cycles.
+    assert_no_growth(&objects, &alive_objects(&kms), n / 2);
     // RSS: the allocator keeps freed memory in its arenas and grows them for a while (with at
     // most two arenas, see `start`, it levels off after about ten cycles); a pipeline leaked
     // per cycle (an encoder alone is ~4 MB) would keep growing through the second half.
     assert!(
-        after.rss_kb < mid.rss_kb + (N / 2) as u64 * 2 * 1024,
+        after.rss_kb < mid.rss_kb + (n / 2) as u64 * 2 * 1024,
         "RSS keeps growing: before {base:?}, half-way {mid:?}, after {after:?}"
     );
     assert_eq!(
