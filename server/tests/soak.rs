@@ -198,6 +198,10 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
     );
     let offer = c.invoke(&data_ep, "generateOffer", json!({}));
     assert!(offer.as_str().unwrap().contains("m=application"), "{offer}");
+    // A loopback (proxysink/proxysrc pairs), and a connection undone and made again.
+    c.invoke(&data_ep, "connect", json!({"sink": data_ep}));
+    c.invoke(&face, "disconnect", json!({"sink": pass}));
+    c.invoke(&face, "connect", json!({"sink": pass}));
     let answer = c.invoke(&webrtc, "processOffer", json!({"offer": OFFER}));
     assert!(answer.as_str().unwrap().starts_with("v=0"), "{answer}");
     c.invoke(&webrtc, "gatherCandidates", json!({}));

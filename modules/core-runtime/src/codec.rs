@@ -158,7 +158,9 @@ impl CapsSwitch {
                 // data.
                 let entry = self.entry.upgrade();
                 if let (Some(ss), Some(peer)) = (
-                    entry.as_ref().and_then(|e| e.sticky_event::<gst::event::StreamStart>(0)),
+                    entry
+                        .as_ref()
+                        .and_then(|e| e.sticky_event::<gst::event::StreamStart>(0)),
                     entry.as_ref().and_then(|e| e.peer()),
                 ) {
                     peer.send_event(ss);
