@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
-//! Leaks and load over the real protocol: repeated pipelines with a player, a filter, a
-//! PassThrough, a negotiated WebRtcEndpoint and DATA-capable elements leave the server's
+//! Leaks and load over the real protocol: repeated pipelines with a player, the filters of
+//! the filters module, a PassThrough, a negotiated WebRtcEndpoint and DATA-capable elements leave the server's
 //! threads and open files where they were; abandoned sessions are collected with their threads
 //! and files; many clients at once all get answers; hostile requests get JSON-RPC errors.
 
@@ -169,6 +169,27 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
     let p = c.create("MediaPipeline", json!({}));
     let player = c.create("PlayerEndpoint", json!({"mediaPipeline": p, "uri": clip}));
     let face = c.create("FaceOverlayFilter", json!({"mediaPipeline": p}));
+    let hat = media("hat.png");
+    // Images load on the plugins' worker pool.
+    c.invoke(
+        &face,
+        "setOverlayedImage",
+        json!({"uri": hat, "offsetXPercent": -0.35, "offsetYPercent": -1.2,
+            "widthPercent": 1.6, "heightPercent": 1.6}),
+    );
+    let logo = c.create("ImageOverlayFilter", json!({"mediaPipeline": p}));
+    c.invoke(
+        &logo,
+        "addImage",
+        json!({"id": "hat", "uri": hat, "offsetXPercent": 0.7, "offsetYPercent": 0.05,
+            "widthPercent": 0.25, "heightPercent": 0.25, "keepAspectRatio": true,
+            "center": true}),
+    );
+    let flip = c.create(
+        "GStreamerFilter",
+        json!({"mediaPipeline": p, "command": "videoflip method=horizontal-flip"}),
+    );
+    let zbar = c.create("ZBarFilter", json!({"mediaPipeline": p}));
     let pass = c.create("PassThrough", json!({"mediaPipeline": p}));
     let webrtc = c.create("WebRtcEndpoint", json!({"mediaPipeline": p}));
     let send = c.create("KmsSendData", json!({"mediaPipeline": p}));
@@ -187,7 +208,10 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
         json!({"object": player, "type": "EndOfStream"}),
     );
     c.invoke(&player, "connect", json!({"sink": face}));
-    c.invoke(&face, "connect", json!({"sink": pass}));
+    c.invoke(&face, "connect", json!({"sink": logo}));
+    c.invoke(&logo, "connect", json!({"sink": flip}));
+    c.invoke(&flip, "connect", json!({"sink": zbar}));
+    c.invoke(&zbar, "connect", json!({"sink": pass}));
     c.invoke(&pass, "connect", json!({"sink": webrtc}));
     c.invoke(&pass, "connect", json!({"sink": send}));
     c.invoke(&send, "connect", json!({"sink": show}));
@@ -200,8 +224,8 @@ fn build_pipeline(c: &mut Client, clip: &str) -> String {
     assert!(offer.as_str().unwrap().contains("m=application"), "{offer}");
     // A loopback (proxysink/proxysrc pairs), and a connection undone and made again.
     c.invoke(&data_ep, "connect", json!({"sink": data_ep}));
-    c.invoke(&face, "disconnect", json!({"sink": pass}));
-    c.invoke(&face, "connect", json!({"sink": pass}));
+    c.invoke(&zbar, "disconnect", json!({"sink": pass}));
+    c.invoke(&zbar, "connect", json!({"sink": pass}));
     let answer = c.invoke(&webrtc, "processOffer", json!({"offer": OFFER}));
     assert!(answer.as_str().unwrap().starts_with("v=0"), "{answer}");
     c.invoke(&webrtc, "gatherCandidates", json!({}));
