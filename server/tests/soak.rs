@@ -144,13 +144,10 @@ fn start_traced(resources: Value) -> Kms {
 }
 
 /// Waits until threads and fds are back within `slack` of `base`; returns the last reading.
+/// The runtime's blocking threads (requests that call modules, the garbage collector) end
+/// after 10 s idle, hence the deadline.
 fn settles(pid: u32, base: Usage, slack: usize) -> Usage {
-    settles_within(pid, base, slack, Duration::from_secs(10))
-}
-
-/// [`settles`] with another deadline.
-fn settles_within(pid: u32, base: Usage, slack: usize, wait: Duration) -> Usage {
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let u = usage(pid);
         if u.threads <= base.threads + slack && u.fds <= base.fds + slack {
@@ -336,8 +333,7 @@ fn fifty_clients_at_once_all_get_answers() {
             });
         }
     });
-    // The runtime's blocking threads (requests that call modules) end after 10 s idle.
-    let after = settles_within(pid, base, 2, Duration::from_secs(15));
+    let after = settles(pid, base, 2);
     eprintln!("load: 50 clients: before {base:?}, after {after:?}");
     assert_no_pipelines(&kms);
 }
