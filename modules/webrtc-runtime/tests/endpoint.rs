@@ -950,3 +950,20 @@ fn loopback_forwards_h264() {
     );
     assert_forwarded_loopback(&peer, MediaType::Video, "video/x-h264");
 }
+
+#[test]
+fn offers_that_are_not_sdp_or_have_no_media_are_refused() {
+    let (_events, pipeline, ep) = setup(Options::default());
+    // GStreamer's parser skips unknown lines: these would otherwise give an empty answer.
+    for (offer, code) in [
+        ("garbage", 40201),
+        ("", 40201),
+        ("m=video 9 UDP/TLS/RTP/SAVPF 96", 40201),
+        ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 40205),
+    ] {
+        let e = ep.process_offer(offer).unwrap_err();
+        assert_eq!(e.code, code, "{offer:?}: {e:?}");
+    }
+    ep.release();
+    pipeline.release();
+}
