@@ -2,7 +2,9 @@
 // Node filter tutorials over a WebRTC loopback, in their call order, with the real
 // kurento-module-* npm packages registered in kurento-client: chroma (the background image
 // replaces the green screen in the returned video) and pointerdetector (WindowIn / WindowOut as
-// the orange disc of the camera crosses a window). Each scenario has its own browser, its fake
+// the orange disc of the camera crosses a window), crowddetector (occupancy of the tutorial's
+// region over the synthetic crowd) and platedetector (the plate of the approaching
+// car read from the returned video). Each scenario has its own browser, its fake
 // camera fed with a y4m made at test time from a bundled clip.
 'use strict';
 
@@ -16,7 +18,7 @@ const {
   LONG, media, waitFor, stillY4m, clipY4m, rawImage, withBrowser, useKurentoAndBrowser, meanColor, kurento,
 } = require('../lib/harness.js');
 
-for (const m of ['chroma', 'pointerdetector']) kurento.register(require(`kurento-module-${m}`));
+for (const m of ['chroma', 'pointerdetector', 'crowddetector', 'platedetector']) kurento.register(require(`kurento-module-${m}`));
 
 const env = useKurentoAndBrowser({ browser: false });
 
@@ -162,6 +164,83 @@ test('pointerdetector: WindowIn and WindowOut as the camera\'s pointer crosses a
       await peer.waitForVideo();
       assert.deepEqual(peer.errors, []);
       await filter.clearWindows();
+      await pipeline.release();
+      await peer.close();
+    });
+  } finally {
+    fs.rmSync(path.dirname(y4m), { recursive: true, force: true });
+  }
+});
+
+test('crowddetector: occupancy events of the tutorial\'s region over a walking crowd', async () => {
+  const y4m = clipY4m('crowd_synth_640x480.webm', 10);
+  try {
+    await withBrowser({ video: y4m }, async (browser) => {
+      const peer = await browser.openPeer(env.pages, 'crowddetector');
+      const offer = await peer.start();
+      const pipeline = await env.kms.client.create('MediaPipeline');
+      const ep = await pipeline.create('WebRtcEndpoint');
+      const point = kurento.getComplexType('crowddetector.RelativePoint');
+      const config = kurento.getComplexType('crowddetector.RegionOfInterestConfig');
+      const roi = kurento.getComplexType('crowddetector.RegionOfInterest');
+      // The Node tutorial's configuration; its four-point region made the whole picture (the plaza).
+      const filter = await pipeline.create('crowddetector.CrowdDetectorFilter', {
+        rois: [roi({
+          id: 'roi1',
+          points: [point({ x: 0, y: 0 }), point({ x: 1, y: 0 }), point({ x: 1, y: 1 }), point({ x: 0, y: 1 })],
+          regionOfInterestConfig: config({
+            occupancyLevelMin: 10, occupancyLevelMed: 35, occupancyLevelMax: 65, occupancyNumFramesToEvent: 5,
+            fluidityLevelMin: 10, fluidityLevelMed: 35, fluidityLevelMax: 65, fluidityNumFramesToEvent: 5,
+            sendOpticalFlowEvent: false, opticalFlowNumFramesToEvent: 3, opticalFlowNumFramesToReset: 3,
+            opticalFlowAngleOffset: 0,
+          }),
+        })],
+      });
+      const seen = { CrowdDetectorOccupancy: [], CrowdDetectorFluidity: [], CrowdDetectorDirection: [] };
+      await loopThrough(peer, pipeline, ep, filter, async () => {
+        for (const n of Object.keys(seen)) filter.on(n, (e) => seen[n].push(e));
+      });
+      await answerPage(peer, ep, offer);
+      await peer.waitForVideo();
+      // People walk on the plaza: the region is occupied.
+      const occupancy = await waitFor('CrowdDetectorOccupancy above level 0',
+        () => seen.CrowdDetectorOccupancy.find((e) => e.occupancyLevel > 0));
+      assert.equal(occupancy.roiId, 'roi1');
+      assert.ok(occupancy.occupancyPercentage > 0 && occupancy.occupancyLevel <= 3, JSON.stringify(occupancy));
+      // Fluidity of a walking crowd stays at level 0 (its level rises for people standing
+      // still), so no CrowdDetectorFluidity is required here; the direction event is disabled.
+      for (const e of seen.CrowdDetectorFluidity) assert.equal(e.roiId, 'roi1');
+      assert.deepEqual(seen.CrowdDetectorDirection, []);
+      assert.deepEqual(peer.errors, []);
+      await pipeline.release();
+      await peer.close();
+    });
+  } finally {
+    fs.rmSync(path.dirname(y4m), { recursive: true, force: true });
+  }
+});
+
+test('platedetector: PlateDetected with the plate of the camera\'s car', async () => {
+  const y4m = clipY4m('plate_640x480.webm', 10);
+  try {
+    await withBrowser({ video: y4m }, async (browser) => {
+      const peer = await browser.openPeer(env.pages, 'platedetector');
+      const offer = await peer.start();
+      const pipeline = await env.kms.client.create('MediaPipeline');
+      const ep = await pipeline.create('WebRtcEndpoint');
+      const filter = await pipeline.create('platedetector.PlateDetectorFilter');
+      const plates = [];
+      await loopThrough(peer, pipeline, ep, filter, async () => {
+        filter.on('PlateDetected', (e) => plates.push(e));
+      });
+      await answerPage(peer, ep, offer);
+      await peer.waitForVideo();
+      // The car of plate_640x480.webm carries the fictitious plate 2843 KLM.
+      const plate = await waitFor('PlateDetected 2843KLM',
+        () => plates.find((e) => e.plate.replace(/[^0-9A-Z]/g, '') === '2843KLM'));
+      assert.equal(plate.type, 'plate-detected'); // Kurento's own type string for this event
+      assert.match(plate.source, /platedetector\.PlateDetectorFilter$/);
+      assert.deepEqual(peer.errors, []);
       await pipeline.release();
       await peer.close();
     });
