@@ -166,7 +166,8 @@ async function launchBrowser({ video } = {}) {
   return {
     context,
     /** A new page of pages/ with its peer helper. */
-    openPeer: (pages, name, page = '') => Peer.open(context, pages.url + page, name),
+    /** `scripts`: more scripts of the page server loaded into the page, in order. */
+    openPeer: (pages, name, { scripts = [] } = {}) => Peer.open(context, pages.url, name, scripts),
     async close() {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -212,12 +213,13 @@ async function withBrowser(opts, fn) {
 
 /** One page: the browser half of a tutorial, signalled by the test. */
 class Peer {
-  static async open(context, url, name = 'peer') {
+  static async open(context, url, name = 'peer', scripts = []) {
     const page = await context.newPage();
     const peer = new Peer(page, name);
     page.on('pageerror', (e) => peer.errors.push(String(e)));
     await page.exposeFunction('kmsCandidate', (c) => peer.onLocalCandidate(c));
     await page.goto(url);
+    for (const s of scripts) await page.addScriptTag({ url: url + s });
     return peer;
   }
 

@@ -18,7 +18,8 @@ const env = useKurentoAndBrowser({ extra: () => ({ 'kurento-utils.js': bundle })
 test.after(() => fs.rmSync(path.dirname(bundle), { recursive: true, force: true }));
 
 test('hello-world with kurento-utils WebRtcPeerSendrecv: the page decodes its own video', async () => {
-  const peer = await env.browser.openPeer(env.pages, 'kurento-utils', 'utils.html');
+  const peer = await env.browser.openPeer(env.pages, 'kurento-utils',
+    { scripts: ['kurento-utils.js', 'utils-peer.js'] });
   // The tutorial's page: WebRtcPeerSendrecv, then generateOffer → the offer to the server.
   const offer = await peer.start();
   assert.match(offer, /^m=video /m);
