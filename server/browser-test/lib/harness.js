@@ -343,6 +343,26 @@ function meanColor(frame, x0, y0, w, h) {
   return sum.map((v) => v / Math.max(n, 1));
 }
 
+/**
+ * The Node hello-world tutorial's server side for `peer`'s offer, in its order: pipeline,
+ * WebRtcEndpoint (its `eventNames` recorded), cands, `ep.connect(ep)`, IceCandidateFound to the
+ * page, processOffer, gatherCandidates, the answer to the page. Resolves { pipeline, ep, answer,
+ * events, flowing } (`flowing`: MediaFlowInStateChanged FLOWING of the video, a promise).
+ */
+async function helloWorld(kms, peer, offer, eventNames = []) {
+  const pipeline = await kms.client.create('MediaPipeline');
+  const ep = await pipeline.create('WebRtcEndpoint');
+  const events = recordEvents(ep, eventNames);
+  peer.sendCandidatesTo(ep);
+  await ep.connect(ep);
+  peer.receiveCandidatesFrom(ep);
+  const flowing = once(ep, 'MediaFlowInStateChanged', LONG, (e) => e.state === 'FLOWING' && e.mediaType === 'VIDEO');
+  const answer = await ep.processOffer(offer);
+  await ep.gatherCandidates();
+  await peer.setAnswer(answer);
+  return { pipeline, ep, answer, events, flowing };
+}
+
 /** Records the named events of a media object: { name: [payload, …] }. */
 function recordEvents(object, names) {
   const seen = {};
@@ -355,5 +375,5 @@ function recordEvents(object, names) {
 
 module.exports = {
   LONG, media, waitFor, once, startKurento, startPageServer, stillY4m, clipY4m, rawImage, kurentoUtilsBundle, chromiumArgs,
-  launchBrowser, withBrowser, useKurentoAndBrowser, Peer, meanColor, recordEvents, kurento,
+  launchBrowser, withBrowser, useKurentoAndBrowser, Peer, meanColor, recordEvents, helloWorld, kurento,
 };

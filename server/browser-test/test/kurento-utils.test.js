@@ -11,7 +11,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { LONG, once, waitFor, kurentoUtilsBundle, useKurentoAndBrowser, recordEvents } = require('../lib/harness.js');
+const { waitFor, kurentoUtilsBundle, useKurentoAndBrowser, helloWorld } = require('../lib/harness.js');
 
 const bundle = kurentoUtilsBundle();
 const env = useKurentoAndBrowser({ extra: () => ({ 'kurento-utils.js': bundle }) });
@@ -23,18 +23,10 @@ test('hello-world with kurento-utils WebRtcPeerSendrecv: the page decodes its ow
   // The tutorial's page: WebRtcPeerSendrecv, then generateOffer → the offer to the server.
   const offer = await peer.start();
   assert.match(offer, /^m=video /m);
-  // The tutorial's server.js, in its order.
-  const pipeline = await env.kms.client.create('MediaPipeline');
-  const ep = await pipeline.create('WebRtcEndpoint');
-  const events = recordEvents(ep, ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged']);
-  peer.sendCandidatesTo(ep);
-  await ep.connect(ep);
-  peer.receiveCandidatesFrom(ep);
-  const flowing = once(ep, 'MediaFlowInStateChanged', LONG, (e) => e.state === 'FLOWING' && e.mediaType === 'VIDEO');
-  const answer = await ep.processOffer(offer);
-  await ep.gatherCandidates();
-  // webRtcPeer.processAnswer(answer), then the server's candidates to webRtcPeer.addIceCandidate.
-  await peer.setAnswer(answer);
+  // The tutorial's server.js, in its order; the answer goes to webRtcPeer.processAnswer, the
+  // server's candidates to webRtcPeer.addIceCandidate.
+  const { pipeline, events, flowing } = await helloWorld(env.kms, peer, offer,
+    ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged']);
 
   const { first, third } = await peer.waitForVideo();
   assert.ok(first.width > 0 && first.height > 0, JSON.stringify(first));
