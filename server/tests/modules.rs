@@ -12,22 +12,17 @@ use std::time::Duration;
 use common::{Client, Kms};
 use serde_json::{Value, json};
 
-/// The module libraries and the plugin, copied from the build (dev-dependencies land in deps/).
+/// The module libraries and the plugin, copied from the build.
 fn dirs() -> (PathBuf, PathBuf) {
-    let build = Path::new(common::SERVER).parent().unwrap();
-    let copy = |name: &str, to: &Path| {
-        let from = [build.join("deps").join(name), build.join(name)]
-            .into_iter()
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
-        std::fs::copy(from, to.join(name)).unwrap();
-    };
-    let modules = common::temp_dir("real-modules");
-    for m in ["core", "elements", "filters"] {
-        copy(&format!("libkms{m}module.so"), &modules);
-    }
-    let plugins = common::temp_dir("plugins");
-    copy("libgstkmsfilters.so", &plugins);
+    let modules = common::built_libraries(
+        "real-modules",
+        &[
+            "libkmscoremodule.so",
+            "libkmselementsmodule.so",
+            "libkmsfiltersmodule.so",
+        ],
+    );
+    let plugins = common::built_libraries("plugins", &["libgstkmsfilters.so"]);
     (modules, plugins)
 }
 

@@ -1053,11 +1053,14 @@ impl WebRtcEndpoint {
         });
         let w = self.me.clone();
         ch.connect("on-message-data", false, move |args| {
-            let data = args[1].get::<Option<glib::Bytes>>().ok().flatten();
+            // No bytes: an empty message (webrtcbin 1.22 also reports a browser's empty
+            // *string* this way, see data.rs).
+            let d = args[1].get::<Option<glib::Bytes>>().ok().flatten();
+            let d = d.as_deref().unwrap_or_default();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
-            if let (Some(ep), Some(ch), Some(d)) = (w.upgrade(), ch, data) {
-                ep.data_received(&d);
-                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(&d));
+            if let (Some(ep), Some(ch)) = (w.upgrade(), ch) {
+                ep.data_received(d);
+                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(d));
             }
             None
         });
