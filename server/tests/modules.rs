@@ -158,6 +158,12 @@ fn player_face_overlay_pass_through_to_the_end() {
     let info = c.invoke(&player, "getVideoInfo", json!({}));
     assert!(info["duration"].as_i64().unwrap() > 10_000, "{info}");
     assert_eq!(info["isSeekable"], true, "{info}");
+    // The demuxer's seekable range: up to the end of the clip.
+    let end = info["seekableEnd"].as_i64().unwrap();
+    assert!(
+        (end - info["duration"].as_i64().unwrap()).abs() <= 100,
+        "{info}"
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let pos = c
         .invoke(&player, "getPosition", json!({}))

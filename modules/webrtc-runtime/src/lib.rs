@@ -333,6 +333,22 @@ impl WebRtcEndpoint {
                     }
                 }
             });
+        // MediaState CONNECTED also when only RTCP comes back (Kurento: RTP or RTCP received):
+        // an endpoint that only sends (player, one2many presenter to a viewer) learns of the
+        // peer from its receiver reports.
+        if let Some(rtpbin) = self
+            .webrtc
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("rtpbin"))
+        {
+            let w = self.me.clone();
+            rtpbin.connect("on-ssrc-active", false, move |_| {
+                if let Some(ep) = w.upgrade() {
+                    ep.set_media_connected(true);
+                }
+                None
+            });
+        }
         let w = self.me.clone();
         self.webrtc.connect_pad_added(move |_, pad| {
             if let Some(ep) = w.upgrade() {

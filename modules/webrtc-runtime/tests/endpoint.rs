@@ -886,6 +886,11 @@ fn late_viewer_gets_a_key_frame_from_the_presenter() {
         viewer_peer.frames.load(Ordering::Relaxed) > 10
     });
     assert!(keyframes.load(Ordering::Relaxed) > k);
+    // The viewer's endpoint only sends: its media state comes from the peer's RTCP.
+    wait_until("viewer MediaStateChanged CONNECTED", 10, || {
+        viewer.media_state() == "CONNECTED"
+    });
+    assert_eq!(count(&viewer_events, "MediaStateChanged"), 1);
     assert!(!viewer.element().is_media_transcoding(MediaType::Video, ""));
     frames_keep_coming(&peer, "presenter's loopback keeps flowing");
     viewer.release();
