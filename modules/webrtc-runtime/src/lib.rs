@@ -194,8 +194,11 @@ fn set_description(
     ty: gst_webrtc::WebRTCSDPType,
     text: &str,
 ) -> Result<(), String> {
-    let msg = gst_sdp::SDPMessage::parse_buffer(text.as_bytes())
-        .map_err(|_| "the SDP cannot be parsed".to_string())?;
+    // An empty buffer is a GLib critical in the parser, not an error: refused first.
+    let msg = Some(text)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| gst_sdp::SDPMessage::parse_buffer(t.as_bytes()).ok())
+        .ok_or_else(|| "the SDP cannot be parsed".to_string())?;
     let desc = gst_webrtc::WebRTCSessionDescription::new(ty, msg);
     call(webrtc, which, &desc).map(|_| ())
 }
@@ -761,9 +764,10 @@ impl WebRtcEndpoint {
         }
         // GStreamer's parser accepts any text (it skips unknown lines): an SDP starts with
         // its version line (RFC 4566 §5), and an offer without media cannot be answered.
-        let msg = gst_sdp::SDPMessage::parse_buffer(offer.as_bytes())
-            .ok()
-            .filter(|_| offer.trim_start().starts_with("v="))
+        // (An empty buffer is a GLib critical in the parser: checked first.)
+        let msg = Some(offer)
+            .filter(|o| o.trim_start().starts_with("v="))
+            .and_then(|o| gst_sdp::SDPMessage::parse_buffer(o.as_bytes()).ok())
             .ok_or_else(|| err(40201, "SDP_PARSE_ERROR", "Error parsing SDP offer"))?;
         if msg.medias_len() == 0 {
             return Err(fail("the offer has no media section".into()));
