@@ -187,6 +187,27 @@ fn player_face_overlay_pass_through_to_the_end() {
     }
 }
 
+/// Kurento answers a null reference as `{"value": null}` (server.md §7.1: `getParent` is null
+/// for a pipeline); the client resolves it to `undefined`.
+#[test]
+fn a_pipeline_has_no_parent() {
+    let kms = start();
+    let mut c = Client::connect(&kms);
+    let pipeline = c.create("MediaPipeline", json!({}));
+    let pass = c.create("PassThrough", json!({"mediaPipeline": pipeline}));
+    let r = c.call(
+        "invoke",
+        json!({"object": pipeline, "operation": "getParent"}),
+    );
+    assert_eq!(r.get("value"), Some(&Value::Null), "{r}");
+    assert!(r["sessionId"].is_string(), "{r}");
+    assert_eq!(c.invoke(&pass, "getParent", json!({})), pipeline.as_str());
+    assert_eq!(
+        c.invoke(&pipeline, "getMediaPipeline", json!({})),
+        pipeline.as_str()
+    );
+}
+
 #[test]
 fn seek_pause_and_stop() {
     let kms = start();
