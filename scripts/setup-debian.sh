@@ -12,6 +12,8 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools
   # OpenCV 4 (C++ API through the opencv crate) and its Haar/LBP cascades
   libopencv-dev opencv-data gstreamer1.0-opencv
+  # textoverlay (Pango) for kmsshowdata; zbar for kmssenddata comes with plugins-bad
+  gstreamer1.0-x
   # OCR for the plate detector
   libtesseract-dev libleptonica-dev tesseract-ocr-eng
 )

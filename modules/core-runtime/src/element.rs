@@ -2,7 +2,7 @@
 //! `MediaElement`: a plain `GstBin` named by the object id, with Kurento's pad naming
 //! (elements.md §1.2–§1.4):
 //!
-//! * sink pads `sink_<audio|video>_default`, ghosting the branch input;
+//! * sink pads `sink_<audio|video|data>_default`, ghosting the branch input;
 //! * per media type an output `tee`; each connection requests a tee pad and ghosts it as
 //!   `<type>_src_<description>_<n>`, linked to the sink element's `sink_<type>_<description>`.
 //!
@@ -41,11 +41,21 @@ pub enum Branch {
         input: Option<gst::Element>,
         output: Option<gst::Element>,
     },
+    /// Pads of elements another branch of the same spec put in the bin (branches are built
+    /// audio, video, data): `input` becomes `sink_<type>_default`, `output` feeds the output
+    /// tee. For one element handling several media, e.g. the data pads of `kmsshowdata`.
+    Pads {
+        input: Option<gst::Pad>,
+        output: Option<gst::Pad>,
+    },
 }
 
 pub struct ElementSpec {
     pub audio: Branch,
     pub video: Branch,
+    /// DATA (`application/data`, one message per buffer): `Branch::None` for elements
+    /// without data pads.
+    pub data: Branch,
 }
 
 /// `PassThrough`: audio and video pass unchanged.
@@ -53,6 +63,7 @@ pub fn pass_through() -> ElementSpec {
     ElementSpec {
         audio: Branch::Pass,
         video: Branch::Pass,
+        data: Branch::None,
     }
 }
 
@@ -123,10 +134,12 @@ pub fn filter_spec(
         MediaType::Audio => ElementSpec {
             audio: chain,
             video: Branch::Pass,
+            data: Branch::None,
         },
         _ => ElementSpec {
             audio: Branch::Pass,
             video: chain,
+            data: Branch::None,
         },
     })
 }
@@ -287,6 +300,7 @@ impl MediaElement {
         for (media, branch) in [
             (MediaType::Audio, spec.audio),
             (MediaType::Video, spec.video),
+            (MediaType::Data, spec.data),
         ] {
             let word = media.pad_word();
             let make_tee = || -> Result<gst::Element, CoreError> {
@@ -325,6 +339,18 @@ impl MediaElement {
                         None => None,
                     };
                     (pad, tee)
+                }
+                Branch::Pads { input, output } => {
+                    let tee = match output {
+                        Some(out) => {
+                            let tee = make_tee()?;
+                            out.link(&tee.static_pad("sink").unwrap())
+                                .map_err(|_| CoreError::unexpected("cannot link branch output"))?;
+                            Some(tee)
+                        }
+                        None => None,
+                    };
+                    (input, tee)
                 }
                 Branch::Chain {
                     elements,
@@ -387,12 +413,16 @@ impl MediaElement {
                     }
                 }))
             };
+            // DATA is not tracked: messages are sporadic, a silence says nothing about the
+            // connection and FLOWING/NOT_FLOWING events would flap with every message.
             let flow_in = inputs
                 .iter()
+                .filter(|(m, _)| *m != MediaType::Data)
                 .map(|(m, _)| (*m, tracker(*m, "MediaFlowInStateChanged")))
                 .collect();
             let flow_out = tees
                 .keys()
+                .filter(|m| **m != MediaType::Data)
                 .map(|m| (*m, tracker(*m, "MediaFlowOutStateChanged")))
                 .collect();
             MediaElement {
@@ -411,7 +441,9 @@ impl MediaElement {
             }
         });
         for (media, target) in &inputs {
-            this.flow_in[media].attach(target);
+            if let Some(t) = this.flow_in.get(media) {
+                t.attach(target);
+            }
         }
         if let Some(bus) = pipeline.bus() {
             let weak = Arc::downgrade(&this);
@@ -534,7 +566,9 @@ impl MediaElement {
                 .request_pad_simple("src_%u")
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
             // Media flows *out* only towards connected sinks.
-            self.flow_out[&m].attach(&tee_pad);
+            if let Some(t) = self.flow_out.get(&m) {
+                t.attach(&tee_pad);
+            }
             let n = self.pad_counter.fetch_add(1, Ordering::Relaxed);
             let ghost = gst::GhostPad::builder_with_target(&tee_pad)
                 .map_err(|_| CoreError::connect("cannot ghost output pad"))?
@@ -648,7 +682,9 @@ impl MediaElement {
             for e in &lb.proxy {
                 let _ = e.sync_state_with_parent();
             }
-            self.flow_out[&m].attach(&lb.tee_pad);
+            if let Some(t) = self.flow_out.get(&m) {
+                t.attach(&lb.tee_pad);
+            }
             self.loopbacks().insert(m, lb);
             self.obj
                 .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));

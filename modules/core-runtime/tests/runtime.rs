@@ -65,6 +65,7 @@ fn source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<MediaEle
         .unwrap();
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![src, caps],
             input: false,
@@ -96,6 +97,7 @@ fn sink(
     });
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![fakesink],
             input: true,
@@ -310,6 +312,7 @@ fn element_errors_become_error_events() {
     let id = format!("{}/bad_fixture.Source", p.object().id());
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Chain {
             elements: vec![filesrc],
             input: false,
@@ -537,6 +540,7 @@ fn an_element_connects_to_itself_for_loopback() {
         .unwrap();
     let spec = ElementSpec {
         audio: Branch::None,
+        data: Branch::None,
         video: Branch::Split {
             input: Some(input),
             output: Some(output),

@@ -123,8 +123,12 @@ impl Player {
             // networkCache is in ms; uridecodebin's buffer-duration in ns.
             decoder.set_property("buffer-duration", i64::from(p.network_cache) * 1_000_000);
         }
-        let media = CoreElement::new(core_object(&ctx), &pipeline, ElementSpec { audio, video })
-            .map_err(kurento_error)?;
+        let spec = ElementSpec {
+            audio,
+            video,
+            data: Branch::None,
+        };
+        let media = CoreElement::new(core_object(&ctx), &pipeline, spec).map_err(kurento_error)?;
         decoder.set_locked_state(true);
         media
             .bin()

@@ -262,6 +262,7 @@ impl Host {
         let id = format!("{}/{leaf}", self.pipeline_id());
         let spec = ElementSpec {
             audio: Branch::None,
+            data: Branch::None,
             video,
         };
         let e = MediaElement::new(

@@ -17,6 +17,7 @@
 //! `ssrc` and the `rtcp-fb-*` flags *before* the remote description is set; libnice is given
 //! the local addresses of the chosen interfaces (loopback included) explicitly.
 
+mod data;
 mod nice;
 pub mod sdp;
 
@@ -122,6 +123,8 @@ pub struct WebRtcEndpoint {
     st: Mutex<State>,
     pad_n: AtomicU32,
     data_handler: Mutex<Option<DataHandler>>,
+    /// The DATA branch (`useDataChannels` only).
+    data: Option<data::DataBranch>,
 }
 
 /// The two halves of one media kind: `<word>_send` (a `sink` ghost feeding a queue, completed
@@ -215,6 +218,7 @@ impl WebRtcEndpoint {
             .map_err(|_| CoreError::not_available("GStreamer element 'webrtcbin' not available"))?;
         webrtc.set_property_from_str("bundle-policy", "max-bundle");
         let (audio, video) = (media_bins("audio")?, media_bins("video")?);
+        let data = data::DataBranch::new_if(opts.use_data_channels)?;
         let spec = ElementSpec {
             audio: Branch::Split {
                 input: Some(audio.0.upcast()),
@@ -224,6 +228,7 @@ impl WebRtcEndpoint {
                 input: Some(video.0.upcast()),
                 output: Some(video.1.upcast()),
             },
+            data: data.as_ref().map_or(Branch::None, |d| d.branch()),
         };
         let element = MediaElement::new(obj, pipeline, spec)?;
         element
@@ -238,7 +243,11 @@ impl WebRtcEndpoint {
             st: Mutex::new(State::default()),
             pad_n: AtomicU32::new(0),
             data_handler: Mutex::new(None),
+            data,
         });
+        if let Some(d) = &ep.data {
+            d.forward_input_to(ep.me.clone());
+        }
         ep.connect_signals();
         let _ = webrtc.sync_state_with_parent();
         Ok(ep)
@@ -1049,6 +1058,7 @@ impl WebRtcEndpoint {
                 .unwrap_or_default();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
             if let (Some(ep), Some(ch)) = (w.upgrade(), ch) {
+                ep.data_received(text.as_bytes());
                 ep.on_data(ch.property::<i32>("id"), &text);
             }
             None
@@ -1058,6 +1068,7 @@ impl WebRtcEndpoint {
             let data = args[1].get::<Option<glib::Bytes>>().ok().flatten();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
             if let (Some(ep), Some(ch), Some(d)) = (w.upgrade(), ch, data) {
+                ep.data_received(&d);
                 ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(&d));
             }
             None

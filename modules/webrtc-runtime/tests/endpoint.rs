@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use kurento_core_runtime::{MediaObject, MediaPipeline, gst};
+use kurento_core_runtime::{
+    Branch, ElementSpec, MediaElement, MediaObject, MediaPipeline, MediaType, gst,
+};
 use kurento_webrtc_runtime::{Options, WebRtcEndpoint, restrict_ice_to_interfaces};
 use serde_json::Value;
 
@@ -415,6 +417,128 @@ fn endpoint_offers_and_peer_answers() {
     pipeline.release();
 }
 
+/// Negotiates an endpoint with data channels against `peer` and waits for the channel the
+/// endpoint creates to be open on both sides: (channel id, the peer's channel).
+fn open_data_channel(
+    events: &Events,
+    peer: &Peer,
+    ep: &WebRtcEndpoint,
+) -> (i64, gst_webrtc::WebRTCDataChannel) {
+    ep.gather_candidates().unwrap();
+    let offer = ep.generate_offer().unwrap();
+    assert!(offer.contains("m=application"), "{offer}");
+    let answer = peer.answer(&offer);
+    ep.process_answer(&answer).unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("DataChannelOpened", 30, || {
+        exchange(events, peer, ep, &mut sent, &mut peer_sent);
+        count(events, "DataChannelOpened") == 1 && peer.channel.lock().unwrap().is_some()
+    });
+    let id = find(events, "DataChannelOpened")[0]["channelId"]
+        .as_i64()
+        .unwrap();
+    let ch = peer.channel.lock().unwrap().clone().unwrap();
+    wait_until("peer channel open", 10, || {
+        ch.property::<gst_webrtc::WebRTCDataChannelState>("ready-state")
+            == gst_webrtc::WebRTCDataChannelState::Open
+    });
+    (id, ch)
+}
+
+#[test]
+fn data_pads_loop_back_and_feed_other_elements() {
+    let (events, pipeline, ep) = setup(Options {
+        use_data_channels: true,
+        ..Options::default()
+    });
+    let bin = ep.element().bin().clone();
+    assert!(bin.static_pad("sink_data_default").is_some());
+    // The tutorial's DATA loopback, through the element's data pads (no handler).
+    ep.element()
+        .connect(
+            bin.upcast_ref(),
+            Some(MediaType::Data),
+            "default",
+            "default",
+        )
+        .unwrap();
+    // And an element with only a data input (as KmsShowData's): connect without a type
+    // connects the one type both sides have.
+    let received = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let fakesink = gst::ElementFactory::make("fakesink")
+        .property("async", false)
+        .property("sync", false)
+        .property("signal-handoffs", true)
+        .build()
+        .unwrap();
+    let r = received.clone();
+    fakesink.connect("handoff", false, move |args| {
+        let b = args[1].get::<gst::Buffer>().unwrap();
+        r.lock().unwrap().push(b.map_readable().unwrap().to_vec());
+        None
+    });
+    let reader = MediaElement::new(
+        object(&events, "P_kurento.MediaPipeline/R_kurento.PassThrough"),
+        pipeline.gst_pipeline(),
+        ElementSpec {
+            audio: Branch::None,
+            video: Branch::None,
+            data: Branch::Split {
+                input: Some(fakesink),
+                output: None,
+            },
+        },
+    )
+    .unwrap();
+    ep.element()
+        .connect(reader.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let types: Vec<_> = ep
+        .element()
+        .sink_connections(None, None)
+        .iter()
+        .map(|c| (c.sink.clone(), c.media_type))
+        .collect();
+    assert_eq!(types.len(), 2, "{types:?}");
+    assert!(types.iter().all(|(_, m)| *m == MediaType::Data));
+
+    let peer = Peer::new(false);
+    let (_, ch) = open_data_channel(&events, &peer, &ep);
+    ch.send_string_full(Some("hello")).unwrap();
+    wait_until("echo through the DATA loopback", 10, || {
+        peer.messages.lock().unwrap().iter().any(|m| m == "hello")
+    });
+    // Binary messages go through byte for byte.
+    ch.send_data_full(Some(&gst::glib::Bytes::from(&[0xffu8, 0, 1][..])))
+        .unwrap();
+    wait_until("data at the reader", 10, || {
+        let r = received.lock().unwrap();
+        r.iter().any(|b| b == b"hello") && r.iter().any(|b| b == &[0xff, 0, 1])
+    });
+    reader.release();
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn no_data_pads_without_data_channels() {
+    let (_events, pipeline, ep) = setup(Options::default());
+    let bin = ep.element().bin().clone();
+    assert!(bin.static_pad("sink_data_default").is_none());
+    assert!(
+        ep.element()
+            .connect(
+                bin.upcast_ref(),
+                Some(MediaType::Data),
+                "default",
+                "default"
+            )
+            .is_err()
+    );
+    ep.release();
+    pipeline.release();
+}
+
 #[test]
 fn data_channel_opens_echoes_and_closes() {
     let (events, pipeline, ep) = setup(Options {
@@ -429,24 +553,7 @@ fn data_channel_opens_echoes_and_closes() {
         }
     });
     let peer = Peer::new(false);
-    ep.gather_candidates().unwrap();
-    let offer = ep.generate_offer().unwrap();
-    assert!(offer.contains("m=application"), "{offer}");
-    let answer = peer.answer(&offer);
-    ep.process_answer(&answer).unwrap();
-    let (mut sent, mut peer_sent) = (0, 0);
-    wait_until("DataChannelOpened", 30, || {
-        exchange(&events, &peer, &ep, &mut sent, &mut peer_sent);
-        count(&events, "DataChannelOpened") == 1 && peer.channel.lock().unwrap().is_some()
-    });
-    let id = find(&events, "DataChannelOpened")[0]["channelId"]
-        .as_i64()
-        .unwrap();
-    let ch = peer.channel.lock().unwrap().clone().unwrap();
-    wait_until("peer channel open", 10, || {
-        ch.property::<gst_webrtc::WebRTCDataChannelState>("ready-state")
-            == gst_webrtc::WebRTCDataChannelState::Open
-    });
+    let (id, ch) = open_data_channel(&events, &peer, &ep);
     ch.send_string_full(Some("hello kurento")).unwrap();
     wait_until("echo", 10, || {
         peer.messages

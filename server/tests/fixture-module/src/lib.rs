@@ -162,6 +162,7 @@ unsafe extern "C" fn create(
                         })?;
                     ElementSpec {
                         audio: Branch::None,
+                        data: Branch::None,
                         video: Branch::Chain {
                             elements: vec![src],
                             input: false,
