@@ -405,13 +405,11 @@ impl Gen<'_> {
                     "Default::default()".to_string()
                 };
                 inits.push(json!({"rust": rust, "init": init}));
-                match p.name.as_str() {
-                    "source" => stamps.push(format!("self.{rust} = ObjectId(source.to_string());")),
-                    "timestampMillis" => {
-                        stamps.push(format!("self.{rust} = timestamp_millis.clone();"))
-                    }
-                    "type" => stamps.push(format!("self.{rust} = {}.to_string();", lit(&e.name))),
-                    _ => {}
+                if p.name == "type" {
+                    stamps.push(format!(
+                        "if self.{rust}.is_empty() {{ self.{rust} = {}.to_string(); }}",
+                        lit(&e.name)
+                    ));
                 }
             } else {
                 args.push(format!("{rust}: {}", f["ty"].as_str().unwrap()));

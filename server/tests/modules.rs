@@ -319,12 +319,36 @@ fn zbar_reads_a_qr_code_from_a_player() {
     let (pipeline, player) = pipeline_with_player(&mut c, &format!("file://{}", clip.display()));
     let zbar = c.create("ZBarFilter", json!({"mediaPipeline": pipeline}));
     subscribe(&mut c, &zbar, "CodeFound");
+    subscribe(&mut c, &player, "EndOfStream");
+    // Events of the modules' own classes (raised by the generated `ctx.emit`) carry the tags
+    // when sendTagsInEvents is on (the ZBarFilter), none when it is off (the player).
+    c.invoke(&zbar, "addTag", json!({"key": "camera", "value": "door"}));
+    c.invoke(&player, "addTag", json!({"key": "clip", "value": "qr"}));
+    c.invoke(
+        &zbar,
+        "setSendTagsInEvents",
+        json!({"sendTagsInEvents": true}),
+    );
     c.invoke(&player, "connect", json!({"sink": zbar}));
     c.invoke(&player, "play", json!({}));
     let code = c.event(|v| v["type"] == "CodeFound");
     assert_eq!(code["data"]["codeType"], "QR-Code");
     assert_eq!(code["data"]["value"], "KURENTO-RS ZBAR");
     assert_eq!(code["data"]["source"], zbar.as_str());
+    assert_eq!(code["data"]["type"], "CodeFound");
+    assert_eq!(
+        code["data"]["tags"],
+        json!([{"key": "camera", "value": "door", "__module__": "kurento", "__type__": "Tag"}])
+    );
+    let eos = c.event(|v| v["type"] == "EndOfStream");
+    assert_eq!(eos["data"]["source"], player.as_str());
+    assert_eq!(eos["data"]["tags"], json!([]));
+    assert!(
+        eos["data"]["timestampMillis"]
+            .as_str()
+            .is_some_and(|t| t.parse::<u64>().is_ok()),
+        "{eos}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
