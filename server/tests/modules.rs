@@ -406,16 +406,35 @@ fn serve_http(body: Vec<u8>) -> String {
     base
 }
 
-/// A short VP8 WebM clip made with GStreamer (2 s of a test pattern).
-fn short_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("short.webm");
-    let ok = std::process::Command::new("gst-launch-1.0")
-        .args([
-            "-q",
-            "videotestsrc",
-            "num-buffers=30",
-            "!",
-            "video/x-raw,width=320,height=240,framerate=15/1",
+/// A VP8 WebM clip `name` in `dir`, encoded by gst-launch-1.0 from `frames` frames of
+/// `videotestsrc` (`pattern`, `caps`) through the elements `middle` (e.g. a `qroverlay`).
+fn encode_clip(
+    dir: &Path,
+    name: &str,
+    frames: u32,
+    pattern: &str,
+    caps: &str,
+    middle: &[&str],
+) -> PathBuf {
+    let clip = dir.join(name);
+    let mut args = vec![
+        "-q".to_string(),
+        "videotestsrc".into(),
+        format!("num-buffers={frames}"),
+        format!("pattern={pattern}"),
+        "!".into(),
+        caps.into(),
+        "!".into(),
+    ];
+    for e in middle {
+        args.push(e.to_string());
+    }
+    if !middle.is_empty() {
+        args.push("!".into());
+    }
+    args.extend(
+        [
+            "videoconvert",
             "!",
             "vp8enc",
             "deadline=1",
@@ -423,19 +442,32 @@ fn short_clip(dir: &Path) -> PathBuf {
             "webmmux",
             "!",
             "filesink",
-        ])
-        .arg(format!("location={}", clip.display()))
+        ]
+        .map(String::from),
+    );
+    args.push(format!("location={}", clip.display()));
+    let ok = std::process::Command::new("gst-launch-1.0")
+        .args(&args)
         .status()
         .unwrap()
         .success();
-    assert!(ok, "test clip");
+    assert!(ok, "gst-launch-1.0 {}", args.join(" "));
     clip
 }
 
 #[test]
 fn player_plays_http_uris() {
     let dir = common::temp_dir("http-clip");
-    let base = serve_http(std::fs::read(short_clip(&dir)).unwrap());
+    // 2 s of a test pattern.
+    let clip = encode_clip(
+        &dir,
+        "short.webm",
+        30,
+        "smpte",
+        "video/x-raw,width=320,height=240,framerate=15/1",
+        &[],
+    );
+    let base = serve_http(std::fs::read(clip).unwrap());
     let kms = start();
     let mut c = Client::connect(&kms);
     let (pipeline, player) = pipeline_with_player(&mut c, &format!("{base}/clip.webm"));
@@ -506,36 +538,20 @@ fn bad_uri_raises_an_error_event() {
 fn zbar_reads_a_qr_code_from_a_player() {
     // A QR code clip made here with GStreamer's qroverlay.
     let dir = common::temp_dir("qr");
-    let clip = dir.join("qr.webm");
-    let ok = std::process::Command::new("gst-launch-1.0")
-        .args([
-            "-q",
-            "videotestsrc",
-            "num-buffers=45",
-            "pattern=white",
-            "!",
-            "video/x-raw,width=640,height=480,framerate=15/1",
-            "!",
+    let clip = encode_clip(
+        &dir,
+        "qr.webm",
+        45,
+        "white",
+        "video/x-raw,width=640,height=480,framerate=15/1",
+        &[
             "qroverlay",
             "data=KURENTO-RS ZBAR",
             "x=50",
             "y=50",
             "pixel-size=6",
-            "!",
-            "videoconvert",
-            "!",
-            "vp8enc",
-            "deadline=1",
-            "!",
-            "webmmux",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "qroverlay clip");
+        ],
+    );
     let kms = start();
     let mut c = Client::connect(&kms);
     let (pipeline, player) = pipeline_with_player(&mut c, &format!("file://{}", clip.display()));
