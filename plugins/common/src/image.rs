@@ -329,6 +329,21 @@ impl PendingWarnings {
             self.report(element, err);
         }
     }
+
+    /// An element's `change_state`: runs the parent's (`parent`), then, after NULL→READY (the
+    /// element is inside a pipeline now), posts the warnings of images that failed before.
+    pub fn change_state(
+        &self,
+        element: &gst::Element,
+        transition: gst::StateChange,
+        parent: impl FnOnce(gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError>,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        let result = parent(transition)?;
+        if transition == gst::StateChange::NullToReady {
+            self.flush(element);
+        }
+        Ok(result)
+    }
 }
 
 #[cfg(test)]
