@@ -16,6 +16,9 @@ packages=(
   gstreamer1.0-x
   # OCR for the plate detector
   libtesseract-dev libleptonica-dev tesseract-ocr-eng
+  # The browser tests (server/browser-test): headless Chromium driven by playwright-core, run in
+  # a network namespace with only lo (ip)
+  chromium iproute2
 )
 
 missing=()

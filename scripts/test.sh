@@ -18,3 +18,15 @@ G_DEBUG=fatal_warnings cargo test --release --workspace --locked
 (cd module-creator/js-test && npm ci --no-audit --no-fund && node --test)
 # The real kurento-client and example-module packages against the server with every module.
 (cd server/js-test && npm ci --no-audit --no-fund && npm test)
+# The tutorials in headless Debian Chromium (playwright-core, never a downloaded browser): in a
+# network namespace holding only `lo` where the machine allows one (unshare -rn), else on the
+# host with ICE restricted to loopback; either way nothing but 127.0.0.1 / ::1 is used.
+(
+  cd server/browser-test
+  npm ci --no-audit --no-fund
+  if unshare -rn true 2>/dev/null; then
+    unshare -rn sh -c 'ip link set lo up && npm test'
+  else
+    npm test
+  fi
+)

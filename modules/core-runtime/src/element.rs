@@ -125,8 +125,16 @@ pub fn filter_spec(
     } else {
         "videoconvert"
     };
+    // Encoded input (from a WebRTC endpoint) is decoded before the leaky queue, never after:
+    // dropping an encoded frame would corrupt the frames that follow it.
     let chain = Branch::Chain {
-        elements: vec![queue, make(convert)?, filter.clone(), make(convert)?],
+        elements: vec![
+            crate::codec::decoder(media)?,
+            queue,
+            make(convert)?,
+            filter.clone(),
+            make(convert)?,
+        ],
         input: true,
         output: true,
     };
@@ -248,6 +256,8 @@ pub(crate) fn error_fields(msg: &gst::Message, element_name: &str) -> Option<Map
 struct Loopback {
     tee_pad: gst::Pad,
     proxy: [gst::Element; 2],
+    /// The input ghost pad and its `linked` handler (another source taking the input over).
+    taken_over: Option<(gst::GhostPad, gst::glib::SignalHandlerId)>,
 }
 
 type ElementMessageHandler = Box<dyn Fn(&gst::StructureRef, &gst::Object) + Send + Sync>;
@@ -283,6 +293,32 @@ fn link_chain(elements: &[gst::Element]) -> Result<(), CoreError> {
             })?;
     }
     Ok(())
+}
+
+/// A chain whose input only takes raw media gets a decoding input ([`crate::codec::decoder`]),
+/// since sources may deliver encoded media (a WebRTC endpoint forwards what it receives).
+fn with_decoder(
+    media: MediaType,
+    mut elements: Vec<gst::Element>,
+    input: bool,
+) -> Result<Vec<gst::Element>, CoreError> {
+    let encoded = match media {
+        MediaType::Video => "video/x-vp8",
+        MediaType::Audio => "audio/x-opus",
+        MediaType::Data => return Ok(elements),
+    };
+    let takes_encoded = elements.first().is_none_or(|e| {
+        input_pad_name(e)
+            .and_then(|n| e.static_pad(n))
+            .is_none_or(|p| {
+                p.pad_template_caps()
+                    .can_intersect(&gst::Caps::new_empty_simple(encoded))
+            })
+    });
+    if input && !takes_encoded {
+        elements.insert(0, crate::codec::decoder(media)?);
+    }
+    Ok(elements)
 }
 
 impl MediaElement {
@@ -360,6 +396,7 @@ impl MediaElement {
                     if elements.is_empty() {
                         return Err(CoreError::unexpected("empty element chain"));
                     }
+                    let elements = with_decoder(media, elements, input)?;
                     for e in &elements {
                         bin.add(e)
                             .map_err(|_| CoreError::unexpected("cannot add element to bin"))?;
@@ -602,6 +639,10 @@ impl MediaElement {
                     m.as_str()
                 )));
             }
+            // A sink joining a stream that is already flowing needs a key frame to start
+            // decoding (one2many: a viewer after the presenter); forwarded media has one only
+            // when the remote sender is asked.
+            crate::codec::request_key_unit(&tee_pad);
             self.obj.raise_media("ElementConnected", fields);
         }
         Ok(())
@@ -671,7 +712,11 @@ impl MediaElement {
                 .ok_or_else(|| CoreError::connect("cannot request an output pad"))?;
             let linked = tee_pad.link(&proxy[0].static_pad("sink").unwrap()).is_ok()
                 && proxy[1].static_pad("src").unwrap().link(&target).is_ok();
-            let lb = Loopback { tee_pad, proxy };
+            let mut lb = Loopback {
+                tee_pad,
+                proxy,
+                taken_over: None,
+            };
             if !linked {
                 self.drop_loopback(m, lb, Some(target));
                 return Err(CoreError::connect(format!(
@@ -685,6 +730,17 @@ impl MediaElement {
             if let Some(t) = self.flow_out.get(&m) {
                 t.attach(&lb.tee_pad);
             }
+            crate::codec::request_key_unit(&lb.tee_pad);
+            // Another source connected to this input (the browser magic-mirror tutorial: a
+            // filter inserted into a running loopback) takes it over, as in `connect`; it may
+            // be another module's copy of the runtime, so it is seen as a link of the input.
+            let me = self.me.clone();
+            let handler = ghost.connect_linked(move |_, _| {
+                if let Some(e) = me.upgrade() {
+                    e.disconnect_loopback(m);
+                }
+            });
+            lb.taken_over = Some((ghost, handler));
             self.loopbacks().insert(m, lb);
             self.obj
                 .raise_media("ElementConnected", Self::loop_fields(m, self.obj.id()));
@@ -692,7 +748,10 @@ impl MediaElement {
         Ok(())
     }
 
-    fn drop_loopback(&self, m: MediaType, lb: Loopback, target: Option<gst::Pad>) {
+    fn drop_loopback(&self, m: MediaType, mut lb: Loopback, target: Option<gst::Pad>) {
+        if let Some((ghost, handler)) = lb.taken_over.take() {
+            ghost.disconnect(handler);
+        }
         let target = target.or_else(|| lb.proxy[1].static_pad("src").and_then(|p| p.peer()));
         if let Some(peer) = lb.tee_pad.peer() {
             let _ = lb.tee_pad.unlink(&peer);
@@ -864,9 +923,13 @@ impl MediaElement {
         description == "default" && self.flow_out.get(&media).is_some_and(|t| t.is_flowing())
     }
 
-    /// `isMediaTranscoding`: this runtime never transcodes between connected elements.
-    pub fn is_media_transcoding(&self, _media: MediaType, _bin_name: &str) -> bool {
-        false
+    /// `isMediaTranscoding`: whether this element currently decodes or encodes `media` (a
+    /// filter decoding forwarded media, an endpoint encoding raw media or re-encoding another
+    /// codec). Encoders and decoders are created only when the caps need them, so this reads
+    /// the bin's children. `binName`, the name of one of Kurento's internal agnosticbins, has
+    /// no counterpart here and is ignored.
+    pub fn is_media_transcoding(&self, media: MediaType, _bin_name: &str) -> bool {
+        crate::codec::is_codec(self.bin.upcast_ref(), media)
     }
 
     pub fn gstreamer_dot(&self, details: Option<&str>) -> Result<String, CoreError> {

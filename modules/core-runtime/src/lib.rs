@@ -4,6 +4,9 @@
 //! time, event raising), [`MediaPipeline`] (one `GstPipeline` each), [`MediaElement`] (a plain
 //! bin with Kurento's pad naming, connect/disconnect by media type, media-flow and error
 //! events, stats, Graphviz dumps), [`pass_through`] and the filter wrapper [`filter_spec`].
+//! Media may cross between elements encoded (a WebRTC endpoint forwards what it receives):
+//! raw consumers decode on their input ([`decoder`], [`CapsSwitch`]), and
+//! `isMediaTranscoding` reports the encoders and decoders actually in an element.
 //!
 //! Everything here is plain Rust over stock GStreamer elements: no GObject subclass is
 //! registered (DESIGN.md rule 2), so several modules can each carry their own copy. Objects of
@@ -11,6 +14,7 @@
 //! object id and added to its pipeline, sink pads are `sink_<type>_<description>`, source pads
 //! `<type>_src_<description>_<n>`, so any copy can connect to, list and disconnect any element.
 
+mod codec;
 mod config;
 mod dispatch;
 mod element;
@@ -19,6 +23,9 @@ mod flow;
 mod object;
 mod pipeline;
 
+pub use codec::{
+    CapsSwitch, caps_kind, decode_plan, decoder, find_decoder, is_codec, is_raw, request_key_unit,
+};
 pub use config::class_config;
 pub use dispatch::{Resolver, invoke_media_object};
 pub use element::{Branch, ConnectionData, ElementSpec, MediaElement, filter_spec, pass_through};

@@ -520,18 +520,18 @@ fn core_operations_by_name_with_kurentos_parameter_checks() {
     p.release();
 }
 
-#[test]
-fn an_element_connects_to_itself_for_loopback() {
-    // The hello-world tutorial's `webRtcEndpoint.connect(webRtcEndpoint)`.
-    let events: Events = Arc::default();
-    let p = pipeline(&events);
-    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
-    // An endpoint's two halves (a PassThrough connected to itself would be a caps-query loop).
+/// An endpoint's two halves: a fakesink input (returned) and a live videotestsrc output (a
+/// PassThrough connected to itself would be a caps-query loop).
+fn split_element(
+    events: &Events,
+    p: &MediaPipeline,
+    id: &str,
+) -> (Arc<MediaElement>, gst::Element) {
     let input = gst::ElementFactory::make("fakesink")
         // Added to a pipeline that is already PLAYING: an async sink would wait for a preroll
         // that a live source never completes.
         .property("async", false)
-        .property("async", false)
+        .property("sync", false)
         .build()
         .unwrap();
     let output = gst::ElementFactory::make("videotestsrc")
@@ -542,11 +542,21 @@ fn an_element_connects_to_itself_for_loopback() {
         audio: Branch::None,
         data: Branch::None,
         video: Branch::Split {
-            input: Some(input),
+            input: Some(input.clone()),
             output: Some(output),
         },
     };
-    let e = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    let e = MediaElement::new(object(events, id), p.gst_pipeline(), spec).unwrap();
+    (e, input)
+}
+
+#[test]
+fn an_element_connects_to_itself_for_loopback() {
+    // The hello-world tutorial's `webRtcEndpoint.connect(webRtcEndpoint)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    let (e, _) = split_element(&events, &p, &id);
     e.connect(
         e.bin().upcast_ref(),
         Some(MediaType::Video),
@@ -580,4 +590,168 @@ fn an_element_connects_to_itself_for_loopback() {
     p.gst_pipeline().set_state(gst::State::Playing).unwrap();
     e.release();
     p.release();
+}
+
+/// A source of VP8 (what a WebRTC endpoint forwards): videotestsrc ▸ vp8enc.
+fn vp8_source(events: &Events, pipeline: &MediaPipeline, leaf: &str) -> Arc<MediaElement> {
+    let src = gst::parse::bin_from_description(
+        "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=30/1 \
+         ! vp8enc deadline=1",
+        true,
+    )
+    .unwrap()
+    .upcast::<gst::Element>();
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Chain {
+            elements: vec![src],
+            input: false,
+            output: true,
+        },
+        data: Branch::None,
+    };
+    let id = format!("{}/{leaf}", pipeline.object().id());
+    MediaElement::new(object(events, &id), pipeline.gst_pipeline(), spec).unwrap()
+}
+
+/// Raw frames counted at `pad`, with the caps they carry.
+fn raw_frames(pad: &gst::Pad) -> Arc<Mutex<u32>> {
+    let n = Arc::new(Mutex::new(0u32));
+    let c = n.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+        let raw = pad
+            .current_caps()
+            .and_then(|c| c.structure(0).map(|s| s.name() == "video/x-raw"))
+            .unwrap_or(false);
+        if raw {
+            *c.lock().unwrap() += 1;
+        }
+        gst::PadProbeReturn::Ok
+    });
+    n
+}
+
+/// A videoflip filter (filter_spec host) and its count of raw frames out.
+fn flip_filter(
+    events: &Events,
+    p: &MediaPipeline,
+    leaf: &str,
+) -> (Arc<MediaElement>, Arc<Mutex<u32>>) {
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("method", "horizontal-flip")
+        .build()
+        .unwrap();
+    let id = format!("{}/{leaf}", p.object().id());
+    let spec = filter_spec(&flip, Some(MediaType::Video)).unwrap();
+    let filter = MediaElement::new(object(events, &id), p.gst_pipeline(), spec).unwrap();
+    (filter, raw_frames(&flip.static_pad("src").unwrap()))
+}
+
+#[test]
+fn encoded_input_is_decoded_only_where_raw_frames_are_needed() {
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    // A filter fed with VP8 decodes it before its leaky queue.
+    let (filter, flipped) = flip_filter(&events, &p, "f_kurento.GStreamerFilter");
+    let vp8 = vp8_source(&events, &p, "v_fixture.Vp8Source");
+    vp8.connect(filter.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&flipped, 10);
+    assert!(filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(!filter.is_media_transcoding(MediaType::Audio, ""));
+    // A sink whose first element only takes raw video gets a decoding input by itself.
+    let convert = gst::ElementFactory::make("videoconvert").build().unwrap();
+    let fakesink = gst::ElementFactory::make("fakesink")
+        .property("async", false)
+        .property("sync", false)
+        .build()
+        .unwrap();
+    let converted = raw_frames(&convert.static_pad("src").unwrap());
+    let spec = ElementSpec {
+        audio: Branch::None,
+        video: Branch::Chain {
+            elements: vec![convert, fakesink],
+            input: true,
+            output: false,
+        },
+        data: Branch::None,
+    };
+    let id = format!("{}/r_fixture.RawSink", p.object().id());
+    let raw_sink = MediaElement::new(object(&events, &id), p.gst_pipeline(), spec).unwrap();
+    vp8.connect(raw_sink.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&converted, 10);
+    assert!(raw_sink.is_media_transcoding(MediaType::Video, ""));
+    // Raw input: the same filter host decodes nothing.
+    let (raw_filter, passed) = flip_filter(&events, &p, "g_kurento.GStreamerFilter");
+    let src = source(&events, &p, "s_fixture.Source");
+    src.connect(raw_filter.bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    wait_frames(&passed, 10);
+    assert!(!raw_filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(
+        !events.lock().unwrap().iter().any(|e| e.1 == "Error"),
+        "{:?}",
+        events.lock().unwrap()
+    );
+    for e in [&src, &raw_filter, &raw_sink, &vp8, &filter] {
+        e.release();
+    }
+    p.release();
+}
+#[test]
+fn a_new_source_takes_a_loopback_input_over() {
+    // The browser magic-mirror tutorial: `ep.connect(ep)` runs, then `filter.connect(ep)`.
+    let events: Events = Arc::default();
+    let p = pipeline(&events);
+    let id = format!("{}/loop_kurento.PassThrough", p.object().id());
+    // Its own output: videotestsrc's default 320×240; the other source sends 160×120.
+    let (e, input) = split_element(&events, &p, &id);
+    let width = || {
+        input
+            .property::<Option<gst::Sample>>("last-sample")
+            .and_then(|s| {
+                s.caps()
+                    .and_then(|c| c.structure(0)?.get::<i32>("width").ok())
+            })
+    };
+    let wait_width = |w: i32| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while width() != Some(w) {
+            assert!(
+                Instant::now() < deadline,
+                "input never got width {w}: {:?}",
+                width()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    video_to(&e, &e);
+    wait_width(320);
+    let src = source(&events, &p, "src_kurento.PassThrough");
+    video_to(&src, &e);
+    let gone = wait_for(&events, |(o, t, _)| *o == id && t == "ElementDisconnected");
+    assert_eq!(gone["sink"], id.as_str());
+    wait_width(160);
+    let conns = e.source_connections(Some(MediaType::Video), None);
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    assert_eq!(conns[0].source, src.object().id());
+    // And back: the loop takes the input from the other source again.
+    video_to(&e, &e);
+    wait_width(320);
+    assert_eq!(e.source_connections(Some(MediaType::Video), None).len(), 1);
+    src.release();
+    e.release();
+    p.release();
+}
+
+fn video_to(source: &MediaElement, sink: &MediaElement) {
+    source
+        .connect(
+            sink.bin().upcast_ref(),
+            Some(MediaType::Video),
+            "default",
+            "default",
+        )
+        .unwrap();
 }

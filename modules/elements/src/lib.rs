@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
-//! Kurento module `elements` (`libkmselementsmodule.so`). `PlayerEndpoint` is implemented
-//! (`player.rs`); every other creatable class answers 40006 NOT_IMPLEMENTED on create, one file
-//! per class under `pending/` so each can be filled in on its own. What the classes inherit
+//! Kurento module `elements` (`libkmselementsmodule.so`). `PlayerEndpoint` (`player.rs`) and
+//! `WebRtcEndpoint` (`web_rtc_endpoint.rs`) are implemented; every other creatable class
+//! answers 40006 NOT_IMPLEMENTED on create, one file per class under `pending/` so each can be
+//! filled in on its own. What the classes inherit
 //! from core (`connect`, `getName`, media-flow and error events, …) is `kurento-core-runtime`'s.
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -17,9 +18,9 @@ mod pending {
     pub mod mixer;
     pub mod recorder_endpoint;
     pub mod rtp_endpoint;
-    pub mod web_rtc_endpoint;
 }
 mod player;
+mod web_rtc_endpoint;
 
 use generated::*;
 use pending::*;

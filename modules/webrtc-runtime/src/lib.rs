@@ -5,12 +5,14 @@
 //! Layout of the element's bin (named by the object id):
 //!
 //! ```text
-//! sink_video_default ─▶ [video_rtc: queue ▸ videoconvert ▸ vp8enc ▸ rtpvp8pay] ─▶ webrtcbin
-//! webrtcbin ─▶ [video_rtc: rtpvp8depay ▸ vp8dec ▸ videoconvert] ─▶ video_tee ─▶ video_src_*
+//! sink_video_default ─▶ [video_send: in_queue ▸ (CapsSwitch) ▸ rtpvp8pay] ─▶ webrtcbin
+//! webrtcbin ─▶ [video_recv: rtpvp8depay] ─▶ video_tee ─▶ video_src_*
 //! ```
 //!
-//! (the same for audio with Opus). Between elements media is raw, as every other element of
-//! the runtime expects; encoder/payloader are built when the codec is known (offer/answer).
+//! (the same for audio with Opus). Between elements media is encoded where possible: the
+//! receive half outputs the depayloaded stream, the send half links it straight to the
+//! payloader when the codec matches and encodes (or transcodes) otherwise; see `forward.rs`
+//! and the README ("Forwarding without re-encoding").
 //!
 //! Facts applied (issue 7): `bundle-policy=max-bundle`; the sending branch is built and linked
 //! to a `sink_%u` pad requested with caps carrying the offered payload type, an explicit
@@ -18,6 +20,7 @@
 //! the local addresses of the chosen interfaces (loopback included) explicitly.
 
 mod data;
+mod forward;
 mod nice;
 pub mod sdp;
 
@@ -27,7 +30,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use gst::glib;
 use gst::prelude::*;
-use kurento_core_runtime::{Branch, CoreError, ElementSpec, MediaElement, MediaObject};
+use kurento_core_runtime::{Branch, CapsSwitch, CoreError, ElementSpec, MediaElement, MediaObject};
 use serde_json::{Map, Value, json};
 
 pub use kurento_core_runtime;
@@ -110,7 +113,6 @@ struct State {
     connected: bool,
     media_connected: bool,
     channels: BTreeMap<i32, gst_webrtc::WebRTCDataChannel>,
-    encoders: Vec<gst::Element>,
 }
 
 type DataHandler = Box<dyn Fn(i32, &str) + Send + Sync>;
@@ -125,6 +127,8 @@ pub struct WebRtcEndpoint {
     data_handler: Mutex<Option<DataHandler>>,
     /// The DATA branch (`useDataChannels` only).
     data: Option<data::DataBranch>,
+    /// Per media word, the switch between the send half's input queue and its payloader.
+    send_switch: HashMap<&'static str, CapsSwitch>,
 }
 
 /// The two halves of one media kind: `<word>_send` (a `sink` ghost feeding a queue, completed
@@ -221,11 +225,11 @@ impl WebRtcEndpoint {
         let data = data::DataBranch::new_if(opts.use_data_channels)?;
         let spec = ElementSpec {
             audio: Branch::Split {
-                input: Some(audio.0.upcast()),
+                input: Some(audio.0.clone().upcast()),
                 output: Some(audio.1.upcast()),
             },
             video: Branch::Split {
-                input: Some(video.0.upcast()),
+                input: Some(video.0.clone().upcast()),
                 output: Some(video.1.upcast()),
             },
             data: data.as_ref().map_or(Branch::None, |d| d.branch()),
@@ -235,15 +239,22 @@ impl WebRtcEndpoint {
             .bin()
             .add(&webrtc)
             .map_err(|_| CoreError::unexpected("cannot add webrtcbin"))?;
-        let ep = Arc::new_cyclic(|me| WebRtcEndpoint {
-            me: me.clone(),
-            element,
-            webrtc: webrtc.clone(),
-            opts,
-            st: Mutex::new(State::default()),
-            pad_n: AtomicU32::new(0),
-            data_handler: Mutex::new(None),
-            data,
+        let ep = Arc::new_cyclic(|me: &Weak<WebRtcEndpoint>| {
+            let send_switch = [("audio", &audio.0), ("video", &video.0)]
+                .into_iter()
+                .map(|(word, bin)| (word, forward::send_switch(me.clone(), word, bin)))
+                .collect();
+            WebRtcEndpoint {
+                me: me.clone(),
+                element,
+                webrtc: webrtc.clone(),
+                opts,
+                st: Mutex::new(State::default()),
+                pad_n: AtomicU32::new(0),
+                data_handler: Mutex::new(None),
+                data,
+                send_switch,
+            }
         });
         if let Some(d) = &ep.data {
             d.forward_input_to(ep.me.clone());
@@ -336,6 +347,10 @@ impl WebRtcEndpoint {
         let ice = self.webrtc.property::<glib::Object>("ice-agent");
         if ice.find_property("agent").is_some() {
             let agent = ice.property::<glib::Object>("agent");
+            // No UPnP port mapping (as Kurento): it probes the LAN for every session.
+            if agent.find_property("upnp").is_some() {
+                agent.set_property("upnp", false);
+            }
             let w = self.me.clone();
             agent.connect("component-state-changed", false, move |args| {
                 let stream = args[1].get::<u32>().unwrap_or(0);
@@ -495,18 +510,7 @@ impl WebRtcEndpoint {
     }
 
     fn build_receive(&self, bin: &gst::Bin, codec: Codec, pad: &gst::Pad) -> Result<(), String> {
-        let [_, _, depay, dec] = codec.factories();
-        let convert = if codec.media() == "audio" {
-            "audioconvert"
-        } else {
-            "videoconvert"
-        };
-        let mk = |f: &str| {
-            gst::ElementFactory::make(f)
-                .build()
-                .map_err(|_| format!("no {f}"))
-        };
-        let chain = [mk(depay)?, mk(dec)?, mk(convert)?];
+        let chain = forward::receive_chain(codec)?;
         bin.add_many(&chain).map_err(|e| e.to_string())?;
         gst::Element::link_many(&chain).map_err(|e| e.to_string())?;
         let n = self.pad_n.fetch_add(1, Ordering::Relaxed);
@@ -519,7 +523,7 @@ impl WebRtcEndpoint {
             .static_pad("src")
             .and_then(|p| p.downcast::<gst::GhostPad>().ok())
             .ok_or("no src ghost")?;
-        src.set_target(Some(&chain[2].static_pad("src").unwrap()))
+        src.set_target(Some(&chain[chain.len() - 1].static_pad("src").unwrap()))
             .map_err(|e| e.to_string())?;
         for e in &chain {
             let _ = e.sync_state_with_parent();
@@ -546,49 +550,17 @@ impl WebRtcEndpoint {
             return Ok(());
         }
         let bin = self.media_bin(media, "send").ok_or("no media branch")?;
-        let [enc, pay, _, _] = codec.factories();
-        let mk = |f: &str| {
-            gst::ElementFactory::make(f)
-                .build()
-                .map_err(|_| format!("no {f}"))
-        };
-        let mut chain = Vec::new();
-        if media == "audio" {
-            chain.push(mk("audioconvert")?);
-            chain.push(mk("audioresample")?);
-        } else {
-            chain.push(mk("videoconvert")?);
-        }
-        let enc = mk(enc)?;
-        match codec {
-            Codec::Vp8 => {
-                enc.set_property("deadline", 1i64);
-                enc.set_property("cpu-used", 8i32);
-                enc.set_property_from_str("end-usage", "cbr");
-                enc.set_property("keyframe-max-dist", 60i32);
-                enc.set_property("error-resilient", gst_vp8_resilient());
-            }
-            Codec::H264 => {
-                enc.set_property_from_str("tune", "zerolatency");
-                enc.set_property_from_str("speed-preset", "ultrafast");
-                enc.set_property("key-int-max", 60u32);
-            }
-            Codec::Opus => {}
-        }
-        let pay = mk(pay)?;
+        let [_, pay, _, _] = codec.factories();
+        let pay = gst::ElementFactory::make(pay)
+            .build()
+            .map_err(|_| format!("no {pay}"))?;
         let ssrc: u32 = rand_u32();
         pay.set_property("pt", pt);
         pay.set_property("ssrc", ssrc);
         if codec == Codec::H264 {
             pay.set_property("config-interval", -1i32);
         }
-        chain.push(enc.clone());
-        chain.push(pay.clone());
-        let queue = bin.by_name("in_queue").ok_or("no input queue")?;
-        bin.add_many(&chain).map_err(|e| e.to_string())?;
-        let mut all = vec![queue];
-        all.extend(chain.iter().cloned());
-        gst::Element::link_many(&all).map_err(|e| e.to_string())?;
+        bin.add(&pay).map_err(|e| e.to_string())?;
         let n = self.pad_n.fetch_add(1, Ordering::Relaxed);
         let rtp_src = gst::GhostPad::builder_with_target(&pay.static_pad("src").unwrap())
             .map_err(|e| e.to_string())?
@@ -627,24 +599,29 @@ impl WebRtcEndpoint {
             trans.set_property("codec-preferences", &caps);
         }
         rtp_src.link(&wpad).map_err(|e| e.to_string())?;
-        for e in &chain {
-            let _ = e.sync_state_with_parent();
-        }
-        let mut st = self.st();
-        st.send_built.insert(media.to_string(), codec);
-        if media == "video" {
-            st.encoders.push(enc);
-        }
-        drop(st);
-        self.apply_send_bandwidth();
+        let _ = pay.sync_state_with_parent();
+        self.st().send_built.insert(media.to_string(), codec);
+        // The input reaches the payloader directly or through decoder/encoder, depending
+        // on the caps it has (forward::send_plan).
+        let switch = self.send_switch.get(media).ok_or("no media branch")?;
+        switch.set_exit(&pay.static_pad("sink").unwrap())?;
         Ok(())
     }
 
     fn apply_send_bandwidth(&self) {
-        let (bw, encoders) = {
-            let st = self.st();
-            (st.bw, st.encoders.clone())
-        };
+        let encoders = self
+            .send_switch
+            .get("video")
+            .map(|s| s.middle())
+            .unwrap_or_default();
+        for e in encoders.iter().filter(|e| forward::is_encoder(e)) {
+            self.set_encoder_rate(e);
+        }
+    }
+
+    /// The video encoder's bitrate: encoderBitrate within min/maxVideoSendBandwidth.
+    fn set_encoder_rate(&self, e: &gst::Element) {
+        let bw = self.st().bw;
         let wanted = self.element.bitrate(0).max(0);
         let lo = bw.min_video_send.max(0) * 1000;
         let hi = if bw.max_video_send > 0 {
@@ -653,12 +630,10 @@ impl WebRtcEndpoint {
             i32::MAX
         };
         let rate = wanted.clamp(lo.min(hi), hi);
-        for e in encoders {
-            if e.find_property("target-bitrate").is_some() {
-                e.set_property("target-bitrate", rate);
-            } else if e.find_property("bitrate").is_some() {
-                e.set_property("bitrate", (rate / 1000).max(1) as u32);
-            }
+        if e.find_property("target-bitrate").is_some() {
+            e.set_property("target-bitrate", rate);
+        } else if e.find_property("bitrate").is_some() {
+            e.set_property("bitrate", (rate / 1000).max(1) as u32);
         }
     }
 
@@ -1020,10 +995,7 @@ impl WebRtcEndpoint {
         else {
             return Err(CoreError::unexpected("no video is being received"));
         };
-        let s = gst::Structure::builder("GstForceKeyUnit")
-            .field("all-headers", true)
-            .build();
-        target.send_event(gst::event::CustomUpstream::new(s));
+        kurento_core_runtime::request_key_unit(&target);
         Ok(())
     }
 
@@ -1167,7 +1139,7 @@ fn state_change(on: bool) -> Map<String, Value> {
     m
 }
 
-fn gst_vp8_resilient() -> glib::Value {
+pub(crate) fn gst_vp8_resilient() -> glib::Value {
     // `error-resilient` is a flags property; set by nick so no gst-video dependency is needed.
     let p = gst::ElementFactory::make("vp8enc").build().ok();
     match p.and_then(|e| e.find_property("error-resilient")) {

@@ -50,6 +50,15 @@ impl Codec {
         }
     }
 
+    /// The caps name of the depayloaded (encoded) stream.
+    pub fn caps_name(self) -> &'static str {
+        match self {
+            Codec::Vp8 => "video/x-vp8",
+            Codec::H264 => "video/x-h264",
+            Codec::Opus => "audio/x-opus",
+        }
+    }
+
     pub fn available(self) -> bool {
         self.factories()
             .iter()

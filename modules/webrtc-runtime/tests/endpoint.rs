@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use kurento_core_runtime::{
-    Branch, ElementSpec, MediaElement, MediaObject, MediaPipeline, MediaType, gst,
+    Branch, ElementSpec, MediaElement, MediaObject, MediaPipeline, MediaType, filter_spec, gst,
 };
 use kurento_webrtc_runtime::{Options, WebRtcEndpoint, restrict_ice_to_interfaces};
 use serde_json::Value;
@@ -79,19 +79,27 @@ struct Peer {
 
 impl Peer {
     fn new(send_video: bool) -> Peer {
+        Peer::build(
+            send_video.then_some(
+                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
+                 ! vp8enc name=enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=96 \
+                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,rtcp-fb-nack-pli=true",
+            ),
+            "rtpvp8depay name=depay wait-for-keyframe=true ! vp8dec name=dec ! fakesink sync=false",
+        )
+    }
+
+    /// A peer sending what `send` (a bin description ending in RTP caps) makes and decoding
+    /// what comes back with `recv` (a bin description with a decoder named `dec`).
+    fn build(send: Option<&str>, recv: &'static str) -> Peer {
+        gst::init().unwrap();
         let pipeline = gst::Pipeline::new();
         let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
         webrtc.set_property_from_str("bundle-policy", "max-bundle");
         pipeline.add(&webrtc).unwrap();
         restrict_ice_to_interfaces(&webrtc, &["lo"]).unwrap();
-        if send_video {
-            let src = gst::parse::bin_from_description(
-                "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 \
-                 ! vp8enc deadline=1 ! rtpvp8pay pt=96 \
-                 ! capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
-                true,
-            )
-            .unwrap();
+        if let Some(send) = send {
+            let src = gst::parse::bin_from_description(send, true).unwrap();
             pipeline.add(&src).unwrap();
             src.link(&webrtc).unwrap();
         }
@@ -101,11 +109,7 @@ impl Peer {
             if pad.direction() != gst::PadDirection::Src {
                 return;
             }
-            let bin = gst::parse::bin_from_description(
-                "rtpvp8depay ! vp8dec name=dec ! fakesink sync=false",
-                true,
-            )
-            .unwrap();
+            let bin = gst::parse::bin_from_description(recv, true).unwrap();
             p.add(&bin).unwrap();
             let f = f.clone();
             bin.by_name("dec")
@@ -375,11 +379,7 @@ fn browser_offers_loopback_video_and_events() {
     wait_until("frames keep coming", 10, || {
         peer.frames.load(Ordering::Relaxed) > before + 10
     });
-    assert!(
-        find(&events, "Error").is_empty(),
-        "{:?}",
-        find(&events, "Error")
-    );
+    assert_no_errors(&events);
     ep.release();
     pipeline.release();
 }
@@ -584,4 +584,316 @@ fn unknown_network_interface_is_a_clear_error() {
     assert!(e.message.contains("nosuchif0"), "{}", e.message);
     ep.release();
     pipeline.release();
+}
+
+fn assert_no_errors(events: &Events) {
+    let errors = find(events, "Error");
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// Counts the key frames the peer's encoder makes (it makes none unless asked: its
+/// keyframe-max-dist is out of reach).
+fn count_keyframes(peer: &Peer) -> Arc<AtomicU32> {
+    let n = Arc::new(AtomicU32::new(0));
+    let c = n.clone();
+    let enc = peer.pipeline.by_name("enc").unwrap();
+    enc.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer()
+                && !b.flags().contains(gst::BufferFlags::DELTA_UNIT)
+            {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    n
+}
+
+/// The peer offers, the endpoint answers, candidates are trickled both ways until the peer
+/// has decoded more than 10 frames.
+fn negotiate_until_frames(events: &Events, peer: &Peer, ep: &WebRtcEndpoint) {
+    let offer = peer.create("offer");
+    peer.set(
+        "set-local-description",
+        gst_webrtc::WebRTCSDPType::Offer,
+        &offer,
+    );
+    let answer = ep.process_offer(&offer).unwrap();
+    peer.set(
+        "set-remote-description",
+        gst_webrtc::WebRTCSDPType::Answer,
+        &answer,
+    );
+    ep.gather_candidates().unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("looped-back frames", 30, || {
+        exchange(events, peer, ep, &mut sent, &mut peer_sent);
+        peer.frames.load(Ordering::Relaxed) > 10
+    });
+}
+
+fn frames_keep_coming(peer: &Peer, what: &str) {
+    let before = peer.frames.load(Ordering::Relaxed);
+    wait_until(what, 15, || {
+        peer.frames.load(Ordering::Relaxed) > before + 10
+    });
+}
+
+/// Names of the encoders and decoders inside the endpoint's bin.
+fn codecs_in(bin: &gst::Bin) -> Vec<String> {
+    bin.iterate_recurse()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.factory().is_some_and(|f| {
+                let k = f.klass();
+                k.contains("Codec") && (k.contains("Encoder") || k.contains("Decoder"))
+            })
+        })
+        .map(|e| e.name().to_string())
+        .collect()
+}
+
+fn tee_caps(ep: &WebRtcEndpoint) -> String {
+    let pad = ep
+        .element()
+        .bin()
+        .by_name("video_tee")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap();
+    pad.current_caps()
+        .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn loopback_forwards_vp8_and_key_frame_requests_reach_the_sender() {
+    let (events, pipeline, ep) = setup(Options::default());
+    ep.element()
+        .connect(ep.element().bin().upcast_ref(), None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    let keyframes = count_keyframes(&peer);
+    negotiate_until_frames(&events, &peer, &ep);
+    // Forwarded: the VP8 the peer sent crosses the tee encoded; nothing decodes or encodes it.
+    assert_eq!(tee_caps(&ep), "video/x-vp8");
+    let bin = ep.element().bin();
+    assert!(codecs_in(bin).is_empty(), "{:?}", codecs_in(bin));
+    assert!(!ep.element().is_media_transcoding(MediaType::Video, ""));
+    // The peer asks for a key frame (PLI): the endpoint's sending side passes the request
+    // through the loopback to its receiving side, which asks the peer's encoder.
+    let k = keyframes.load(Ordering::Relaxed);
+    let depay_src = peer
+        .pipeline
+        .by_name("depay")
+        .unwrap()
+        .static_pad("src")
+        .unwrap();
+    assert!(kurento_core_runtime::request_key_unit(&depay_src));
+    wait_until("key frame after the peer's PLI", 10, || {
+        keyframes.load(Ordering::Relaxed) > k
+    });
+    // requestKeyframe asks the sender too.
+    let k = keyframes.load(Ordering::Relaxed);
+    ep.request_keyframe().unwrap();
+    wait_until("key frame after requestKeyframe", 10, || {
+        keyframes.load(Ordering::Relaxed) > k
+    });
+    frames_keep_coming(&peer, "frames after key frames");
+    assert_no_errors(&events);
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn filter_inserted_while_flowing_decodes_and_endpoint_reencodes() {
+    let (events, pipeline, ep) = setup(Options::default());
+    let me = ep.element().bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    negotiate_until_frames(&events, &peer, &ep);
+    // A raw filter goes into the loop while media flows (filter_spec host, as every filter).
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("method", "horizontal-flip")
+        .build()
+        .unwrap();
+    let filter = MediaElement::new(
+        object(&events, "P_kurento.MediaPipeline/F_kurento.Filter"),
+        pipeline.gst_pipeline(),
+        filter_spec(&flip, Some(MediaType::Video)).unwrap(),
+    )
+    .unwrap();
+    let fbin = filter.bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .connect(&fbin, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    // The filter takes the endpoint's video input over from the loopback (audio stays looped).
+    filter
+        .connect(&me, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    let sources = ep
+        .element()
+        .source_connections(Some(MediaType::Video), None);
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].source, filter.object().id());
+    assert_eq!(
+        ep.element()
+            .source_connections(Some(MediaType::Audio), None)
+            .len(),
+        1
+    );
+    // The filter decodes the forwarded VP8, the endpoint encodes the filter's raw output.
+    let flowed = Arc::new(AtomicU32::new(0));
+    let f = flowed.clone();
+    flip.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            f.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    wait_until("frames through the filter", 15, || {
+        flowed.load(Ordering::Relaxed) > 10
+    });
+    frames_keep_coming(&peer, "frames through the filter to the peer");
+    assert!(filter.is_media_transcoding(MediaType::Video, ""));
+    assert!(ep.element().is_media_transcoding(MediaType::Video, ""));
+    assert!(!ep.element().is_media_transcoding(MediaType::Audio, ""));
+    // Back to the plain loopback: the encoder goes away, forwarding again.
+    filter
+        .disconnect(&me, Some(MediaType::Video), "default", "default")
+        .unwrap();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    wait_until("encoder removed", 10, || {
+        !ep.element().is_media_transcoding(MediaType::Video, "")
+    });
+    frames_keep_coming(&peer, "forwarded frames after the filter left");
+    assert_no_errors(&events);
+    filter.release();
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn late_viewer_gets_a_key_frame_from_the_presenter() {
+    let (events, pipeline, presenter) = setup(Options::default());
+    let me = presenter.element().bin().clone().upcast::<gst::Element>();
+    presenter
+        .element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    let peer = Peer::new(true);
+    let keyframes = count_keyframes(&peer);
+    negotiate_until_frames(&events, &peer, &presenter);
+    // one2many: a viewer joins while the presenter's stream flows.
+    let viewer_events: Events = Arc::default();
+    let viewer = WebRtcEndpoint::new(
+        object(
+            &viewer_events,
+            "P_kurento.MediaPipeline/V_kurento.WebRtcEndpoint",
+        ),
+        pipeline.gst_pipeline(),
+        Options::default(),
+    )
+    .unwrap();
+    viewer.set_ice_settings(|s| s.network_interfaces = "lo".into());
+    let viewer_peer = Peer::new(false);
+    viewer.gather_candidates().unwrap();
+    let offer = viewer.generate_offer().unwrap();
+    viewer.process_answer(&viewer_peer.answer(&offer)).unwrap();
+    let (mut sent, mut peer_sent) = (0, 0);
+    wait_until("viewer connected", 20, || {
+        exchange(
+            &viewer_events,
+            &viewer_peer,
+            &viewer,
+            &mut sent,
+            &mut peer_sent,
+        );
+        viewer.connection_state() == "CONNECTED"
+    });
+    let k = keyframes.load(Ordering::Relaxed);
+    presenter
+        .element()
+        .connect(
+            viewer.element().bin().upcast_ref(),
+            None,
+            "default",
+            "default",
+        )
+        .unwrap();
+    // The presenter's sender makes key frames only when asked: the viewer can decode only
+    // because joining asked for one.
+    wait_until("viewer decodes", 10, || {
+        viewer_peer.frames.load(Ordering::Relaxed) > 10
+    });
+    assert!(keyframes.load(Ordering::Relaxed) > k);
+    assert!(!viewer.element().is_media_transcoding(MediaType::Video, ""));
+    frames_keep_coming(&peer, "presenter's loopback keeps flowing");
+    viewer.release();
+    presenter.release();
+    pipeline.release();
+}
+
+/// Loops `peer`'s stream back through the endpoint and checks it crossed the `media` tee
+/// encoded as `caps_name`, with no encoder or decoder in the endpoint.
+fn assert_forwarded_loopback(peer: &Peer, media: MediaType, caps_name: &str) {
+    let (events, pipeline, ep) = setup(Options::default());
+    let me = ep.element().bin().clone().upcast::<gst::Element>();
+    ep.element()
+        .connect(&me, None, "default", "default")
+        .unwrap();
+    negotiate_until_frames(&events, peer, &ep);
+    let tee = ep
+        .element()
+        .bin()
+        .by_name(&format!("{}_tee", media.pad_word()))
+        .unwrap();
+    let caps = tee.static_pad("sink").unwrap().current_caps().unwrap();
+    assert_eq!(caps.structure(0).unwrap().name(), caps_name);
+    let bin = ep.element().bin();
+    assert!(codecs_in(bin).is_empty(), "{:?}", codecs_in(bin));
+    assert!(!ep.element().is_media_transcoding(media, ""));
+    frames_keep_coming(peer, "decoded media keeps coming");
+    assert_no_errors(&events);
+    ep.release();
+    pipeline.release();
+}
+
+#[test]
+fn loopback_forwards_opus() {
+    let peer = Peer::build(
+        Some(
+            "audiotestsrc is-live=true wave=ticks ! opusenc ! rtpopuspay pt=111 \
+         ! capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000",
+        ),
+        "rtpopusdepay ! opusdec name=dec ! fakesink sync=false async=false",
+    );
+    assert_forwarded_loopback(&peer, MediaType::Audio, "audio/x-opus");
+}
+
+#[test]
+fn loopback_forwards_h264() {
+    gst::init().unwrap();
+    if gst::ElementFactory::find("x264enc").is_none()
+        || gst::ElementFactory::find("avdec_h264").is_none()
+    {
+        eprintln!("no H.264 encoder/decoder on this system: H.264 is not offered");
+        return;
+    }
+    let peer = Peer::build(
+        Some(
+            "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 \
+         ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 \
+         ! rtph264pay pt=102 config-interval=-1 \
+         ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,packetization-mode=(string)1,rtcp-fb-nack-pli=true\"",
+        ),
+        "rtph264depay ! avdec_h264 name=dec ! fakesink sync=false async=false",
+    );
+    assert_forwarded_loopback(&peer, MediaType::Video, "video/x-h264");
 }

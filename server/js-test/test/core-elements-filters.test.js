@@ -116,7 +116,7 @@ test('ImageOverlayFilter and GStreamerFilter (allowed and refused)', async () =>
     (err) => err.code === 40001 && /not allowed/.test(err.message),
   );
   await assert.rejects(
-    pipeline.create('WebRtcEndpoint'),
+    pipeline.create('RtpEndpoint'),
     (err) => err.code === 40006,
   );
   await pipeline.release();
