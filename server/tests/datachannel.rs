@@ -5,27 +5,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{Client, SERVER};
 use serde_json::{Value, json};
 
-/// The module libraries and the plugin, copied from the build (dev-dependencies land in deps/).
+/// The module libraries and the plugin, copied from the build.
 fn dirs() -> (PathBuf, PathBuf) {
-    let build = Path::new(SERVER).parent().unwrap();
-    let copy = |name: &str, to: &Path| {
-        let from = [build.join("deps").join(name), build.join(name)]
-            .into_iter()
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
-        std::fs::copy(from, to.join(name)).unwrap();
-    };
-    let modules = common::temp_dir("dce-modules");
-    copy("libkmscoremodule.so", &modules);
-    copy("libkmsdatachannelexamplemodule.so", &modules);
-    let plugins = common::temp_dir("dce-plugins");
-    copy("libgstdatachannelexample.so", &plugins);
+    let modules = common::built_libraries(
+        "dce-modules",
+        &["libkmscoremodule.so", "libkmsdatachannelexamplemodule.so"],
+    );
+    let plugins = common::built_libraries("dce-plugins", &["libgstdatachannelexample.so"]);
     (modules, plugins)
 }
 

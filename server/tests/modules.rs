@@ -12,22 +12,17 @@ use std::time::Duration;
 use common::{Client, Kms};
 use serde_json::{Value, json};
 
-/// The module libraries and the plugin, copied from the build (dev-dependencies land in deps/).
+/// The module libraries and the plugin, copied from the build.
 fn dirs() -> (PathBuf, PathBuf) {
-    let build = Path::new(common::SERVER).parent().unwrap();
-    let copy = |name: &str, to: &Path| {
-        let from = [build.join("deps").join(name), build.join(name)]
-            .into_iter()
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
-        std::fs::copy(from, to.join(name)).unwrap();
-    };
-    let modules = common::temp_dir("real-modules");
-    for m in ["core", "elements", "filters"] {
-        copy(&format!("libkms{m}module.so"), &modules);
-    }
-    let plugins = common::temp_dir("plugins");
-    copy("libgstkmsfilters.so", &plugins);
+    let modules = common::built_libraries(
+        "real-modules",
+        &[
+            "libkmscoremodule.so",
+            "libkmselementsmodule.so",
+            "libkmsfiltersmodule.so",
+        ],
+    );
+    let plugins = common::built_libraries("plugins", &["libgstkmsfilters.so"]);
     (modules, plugins)
 }
 
@@ -161,6 +156,12 @@ fn player_face_overlay_pass_through_to_the_end() {
     let info = c.invoke(&player, "getVideoInfo", json!({}));
     assert!(info["duration"].as_i64().unwrap() > 10_000, "{info}");
     assert_eq!(info["isSeekable"], true, "{info}");
+    // The demuxer's seekable range: up to the end of the clip.
+    let end = info["seekableEnd"].as_i64().unwrap();
+    assert!(
+        (end - info["duration"].as_i64().unwrap()).abs() <= 100,
+        "{info}"
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let pos = c
         .invoke(&player, "getPosition", json!({}))

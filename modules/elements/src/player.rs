@@ -339,7 +339,11 @@ impl PlayerEndpoint for Player {
         let ms = |t: Option<gst::ClockTime>| t.map(|t| t.mseconds() as i64).unwrap_or(0);
         let duration = ms(self.decoder.query_duration::<gst::ClockTime>());
         let mut q = gst::query::Seeking::new(gst::Format::Time);
-        let (seekable, start, end) = if self.decoder.query(&mut q) {
+        // Asked on the decoder's output pads, the query reaches the demuxer, which knows the
+        // seekable range; `uridecodebin` itself answers without an end.
+        let pads = lock(&self.state).pads.clone();
+        let answered = pads.iter().any(|p| p.query(&mut q)) || self.decoder.query(&mut q);
+        let (seekable, start, end) = if answered {
             let (s, a, b) = q.result();
             let v = |x: gst::GenericFormattedValue| match x {
                 gst::GenericFormattedValue::Time(t) => ms(t),

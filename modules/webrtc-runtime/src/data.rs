@@ -8,7 +8,12 @@
 //!
 //! One buffer is one message. Received text goes out as its UTF-8 bytes, binary messages as
 //! they are; a buffer coming in is sent as a string message when it is UTF-8 and as a binary
-//! message otherwise, so nothing is lost either way. `ep.connect(ep, DATA)` echoes what the
+//! message otherwise, so nothing is lost either way. Empty messages are messages too (an
+//! empty text clears KmsShowData's overlay). webrtcbin 1.22 swaps the SCTP PPIDs of the two
+//! empty kinds (RFC 8831: 56 string, 57 binary), so a browser's `send('')` arrives as an empty
+//! *binary* message (taken as an empty message all the same); and it cannot send an empty
+//! message at all (sctpenc gets zero bytes and the channel carries nothing afterwards), so an
+//! empty buffer reaching `sink_data_default` is not sent. `ep.connect(ep, DATA)` echoes what the
 //! peer sends; `ep.connect(kmsShowData)` feeds the text to an element's data input.
 
 use gst::prelude::*;
@@ -96,6 +101,15 @@ impl WebRtcEndpoint {
 
     /// Sends one message on every open channel: a string when `bytes` are UTF-8, else binary.
     fn send_bytes(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            // webrtcbin 1.22 hands sctpenc a zero-length message, which breaks the channel for
+            // every later message: an empty message is not sent.
+            gst::debug!(
+                gst::CAT_DEFAULT,
+                "empty data message not sent on the data channels"
+            );
+            return;
+        }
         let channels: Vec<_> = self.st().channels.values().cloned().collect();
         let text = std::str::from_utf8(bytes).ok();
         for ch in channels {

@@ -328,6 +328,22 @@ impl WebRtcEndpoint {
                     }
                 }
             });
+        // MediaState CONNECTED also when only RTCP comes back (Kurento: RTP or RTCP received):
+        // an endpoint that only sends (player, one2many presenter to a viewer) learns of the
+        // peer from its receiver reports.
+        if let Some(rtpbin) = self
+            .webrtc
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("rtpbin"))
+        {
+            let w = self.me.clone();
+            rtpbin.connect("on-ssrc-active", false, move |_| {
+                if let Some(ep) = w.upgrade() {
+                    ep.set_media_connected(true);
+                }
+                None
+            });
+        }
         let w = self.me.clone();
         self.webrtc.connect_pad_added(move |_, pad| {
             if let Some(ep) = w.upgrade() {
@@ -1037,11 +1053,14 @@ impl WebRtcEndpoint {
         });
         let w = self.me.clone();
         ch.connect("on-message-data", false, move |args| {
-            let data = args[1].get::<Option<glib::Bytes>>().ok().flatten();
+            // No bytes: an empty message (webrtcbin 1.22 also reports a browser's empty
+            // *string* this way, see data.rs).
+            let d = args[1].get::<Option<glib::Bytes>>().ok().flatten();
+            let d = d.as_deref().unwrap_or_default();
             let ch = args[0].get::<gst_webrtc::WebRTCDataChannel>().ok();
-            if let (Some(ep), Some(ch), Some(d)) = (w.upgrade(), ch, data) {
-                ep.data_received(&d);
-                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(&d));
+            if let (Some(ep), Some(ch)) = (w.upgrade(), ch) {
+                ep.data_received(d);
+                ep.on_data(ch.property::<i32>("id"), &String::from_utf8_lossy(d));
             }
             None
         });

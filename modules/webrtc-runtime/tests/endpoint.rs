@@ -515,6 +515,59 @@ fn data_pads_loop_back_and_feed_other_elements() {
         let r = received.lock().unwrap();
         r.iter().any(|b| b == b"hello") && r.iter().any(|b| b == &[0xff, 0, 1])
     });
+    // Another element feeding the endpoint's data input instead of the loopback. An empty
+    // buffer is not sent (webrtcbin 1.22 cannot send an empty message without breaking the
+    // channel); what follows still arrives.
+    let appsrc = gst::ElementFactory::make("appsrc")
+        .property("caps", gst::Caps::new_empty_simple("application/data"))
+        .property("is-live", true)
+        .property("do-timestamp", true)
+        .property_from_str("format", "time")
+        .build()
+        .unwrap();
+    let writer = MediaElement::new(
+        object(&events, "P_kurento.MediaPipeline/T_kurento.PassThrough"),
+        pipeline.gst_pipeline(),
+        ElementSpec {
+            audio: Branch::None,
+            video: Branch::None,
+            data: Branch::Split {
+                input: None,
+                output: Some(appsrc.clone()),
+            },
+        },
+    )
+    .unwrap();
+    ep.element()
+        .disconnect(
+            bin.upcast_ref(),
+            Some(MediaType::Data),
+            "default",
+            "default",
+        )
+        .unwrap();
+    writer
+        .connect(bin.upcast_ref(), None, "default", "default")
+        .unwrap();
+    let sources = ep.element().source_connections(None, None);
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].source, writer.object().id());
+    for text in ["", "after an empty one"] {
+        let b = gst::Buffer::from_slice(text.as_bytes().to_vec());
+        appsrc
+            .emit_by_name::<gst::FlowReturn>("push-buffer", &[&b])
+            .into_result()
+            .unwrap();
+    }
+    wait_until("the text after the empty buffer", 10, || {
+        peer.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m == "after an empty one")
+    });
+    assert!(!peer.messages.lock().unwrap().iter().any(|m| m.is_empty()));
+    writer.release();
     reader.release();
     ep.release();
     pipeline.release();
@@ -833,6 +886,11 @@ fn late_viewer_gets_a_key_frame_from_the_presenter() {
         viewer_peer.frames.load(Ordering::Relaxed) > 10
     });
     assert!(keyframes.load(Ordering::Relaxed) > k);
+    // The viewer's endpoint only sends: its media state comes from the peer's RTCP.
+    wait_until("viewer MediaStateChanged CONNECTED", 10, || {
+        viewer.media_state() == "CONNECTED"
+    });
+    assert_eq!(count(&viewer_events, "MediaStateChanged"), 1);
     assert!(!viewer.element().is_media_transcoding(MediaType::Video, ""));
     frames_keep_coming(&peer, "presenter's loopback keeps flowing");
     viewer.release();

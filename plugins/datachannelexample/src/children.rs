@@ -32,13 +32,28 @@ pub(crate) fn pad_templates(data: &[(&str, gst::PadDirection)]) -> Vec<gst::PadT
 }
 
 /// One ghost pad, without target yet, per pad template of the element's class.
-pub(crate) fn add_ghost_pads(bin: &gst::Bin) {
+fn add_ghost_pads(bin: &gst::Bin) {
     for templ in bin.element_class().pad_template_list() {
         let pad = gst::GhostPad::builder_from_template(&templ)
             .name(templ.name_template())
             .build();
         bin.add_pad(&pad).expect("fresh pad");
     }
+}
+
+/// What `constructed` does: the ghost pads first and always, then the children; a failure
+/// is logged here and fails the first state change later ([`check_children`]).
+pub(crate) fn construct<T>(
+    bin: &gst::Bin,
+    cat: gst::DebugCategory,
+    build: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    add_ghost_pads(bin);
+    let children = build();
+    if let Err(e) = &children {
+        gst::error!(cat, obj = bin, "{e}");
+    }
+    children
 }
 
 /// Points the ghost pad `pad` of `bin` at `target`.

@@ -55,12 +55,13 @@ async function startKurento() {
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.png': 'image/png' };
 
-/** Serves pages/ on 127.0.0.1; resolves { url, close() }. */
-function startPageServer(dir = PAGES) {
+/** Serves pages/ on 127.0.0.1, plus `extra` files ({ 'name.js': '/abs/path' }, e.g. the
+ *  kurento-utils bundle); resolves { url, close() }. */
+function startPageServer(dir = PAGES, extra = {}) {
   const server = http.createServer((req, res) => {
     const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-    const file = path.join(dir, path.normalize(name));
-    if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    const file = Object.hasOwn(extra, name) ? extra[name] : path.join(dir, path.normalize(name));
+    if ((!Object.hasOwn(extra, name) && !file.startsWith(dir)) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404).end();
       return;
     }
@@ -85,6 +86,54 @@ function stillY4m(clip, frames = 30) {
   execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${media(clip)}`, '!', 'matroskademux', '!',
     'vp8dec', '!', 'videoconvert', '!', 'video/x-raw,format=I420', '!', 'imagefreeze', `num-buffers=${frames}`,
     '!', 'y4menc', '!', 'filesink', `location=${out}`]);
+  return out;
+}
+
+/**
+ * A y4m file of a whole bundled webm clip for `--use-file-for-fake-video-capture` (Chromium
+ * loops it at the file's rate), re-timed to `fps` to keep the file small. Made at test time
+ * with GStreamer (videorate, y4menc). Remove its directory after use.
+ */
+function clipY4m(clip, fps = 10) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-y4m-'));
+  const out = path.join(dir, `${path.basename(clip, '.webm')}.y4m`);
+  execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${media(clip)}`, '!', 'matroskademux', '!',
+    'vp8dec', '!', 'videorate', '!', `video/x-raw,framerate=${fps}/1`, '!', 'videoconvert', '!',
+    'video/x-raw,format=I420', '!', 'y4menc', '!', 'filesink', `location=${out}`]);
+  return out;
+}
+
+/** An image file (jpg/png) decoded and scaled to `width`×`height`: { width, height, data: RGBA }. */
+function rawImage(file, width = 640, height = 480) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-img-'));
+  const out = path.join(dir, 'frame.rgba');
+  try {
+    execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'decodebin', '!', 'videoconvert', '!',
+      'videoscale', '!', `video/x-raw,format=RGBA,width=${width},height=${height}`, '!', 'filesink',
+      `location=${out}`]);
+    return { width, height, data: fs.readFileSync(out) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The browser library of the tutorials, npm `kurento-utils` (it ships CommonJS only, no
+ * browser bundle): bundled at test time with esbuild (`events` as the browser shim of Node's
+ * module) into a temporary file that sets `window.kurentoUtils`, as the tutorials' bower
+ * bundle does. Returns the file's path; remove its directory after use.
+ */
+function kurentoUtilsBundle() {
+  const esbuild = require('esbuild');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kms-utils-'));
+  const out = path.join(dir, 'kurento-utils.js');
+  esbuild.buildSync({
+    stdin: { contents: "window.kurentoUtils = require('kurento-utils');", resolveDir: path.join(__dirname, '..') },
+    bundle: true,
+    outfile: out,
+    define: { global: 'window' },
+    logLevel: 'error',
+  });
   return out;
 }
 
@@ -117,7 +166,8 @@ async function launchBrowser({ video } = {}) {
   return {
     context,
     /** A new page of pages/ with its peer helper. */
-    openPeer: (pages, name) => Peer.open(context, pages.url, name),
+    /** `scripts`: more scripts of the page server loaded into the page, in order. */
+    openPeer: (pages, name, { scripts = [] } = {}) => Peer.open(context, pages.url, name, scripts),
     async close() {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -128,7 +178,9 @@ async function launchBrowser({ video } = {}) {
 /**
  * The usual fixture of a test file: registers node:test `before`/`after` hooks that start the
  * server (`startKurento`), the page server and a browser (`launchBrowser(opts)`), and stop them.
- * Returns an object whose `kms`, `pages`, `browser` are set once `before` ran.
+ * Returns an object whose `kms`, `pages`, `browser` are set once `before` ran. Options: those of
+ * `launchBrowser`, `browser: false` (no shared browser), `extra: () => ({ name: file })` (more
+ * files for the page server, made in `before`).
  *   const env = useKurentoAndBrowser({ video: stillY4m('faces_640x480.webm') });
  *   test('…', async () => { const peer = await env.browser.openPeer(env.pages); … });
  */
@@ -137,8 +189,9 @@ function useKurentoAndBrowser(opts = {}) {
   const env = { kms: null, pages: null, browser: null };
   test.before(async () => {
     env.kms = await startKurento();
-    env.pages = await startPageServer();
-    env.browser = await launchBrowser(opts);
+    env.pages = await startPageServer(PAGES, opts.extra ? opts.extra() : {});
+    // `browser: false`: the tests launch their own (`withBrowser`), e.g. one camera clip each.
+    if (opts.browser !== false) env.browser = await launchBrowser(opts);
   });
   test.after(async () => {
     if (env.browser) await env.browser.close();
@@ -160,12 +213,13 @@ async function withBrowser(opts, fn) {
 
 /** One page: the browser half of a tutorial, signalled by the test. */
 class Peer {
-  static async open(context, url, name = 'peer') {
+  static async open(context, url, name = 'peer', scripts = []) {
     const page = await context.newPage();
     const peer = new Peer(page, name);
     page.on('pageerror', (e) => peer.errors.push(String(e)));
     await page.exposeFunction('kmsCandidate', (c) => peer.onLocalCandidate(c));
     await page.goto(url);
+    for (const s of scripts) await page.addScriptTag({ url: url + s });
     return peer;
   }
 
@@ -289,6 +343,26 @@ function meanColor(frame, x0, y0, w, h) {
   return sum.map((v) => v / Math.max(n, 1));
 }
 
+/**
+ * The Node hello-world tutorial's server side for `peer`'s offer, in its order: pipeline,
+ * WebRtcEndpoint (its `eventNames` recorded), cands, `ep.connect(ep)`, IceCandidateFound to the
+ * page, processOffer, gatherCandidates, the answer to the page. Resolves { pipeline, ep, answer,
+ * events, flowing } (`flowing`: MediaFlowInStateChanged FLOWING of the video, a promise).
+ */
+async function helloWorld(kms, peer, offer, eventNames = []) {
+  const pipeline = await kms.client.create('MediaPipeline');
+  const ep = await pipeline.create('WebRtcEndpoint');
+  const events = recordEvents(ep, eventNames);
+  peer.sendCandidatesTo(ep);
+  await ep.connect(ep);
+  peer.receiveCandidatesFrom(ep);
+  const flowing = once(ep, 'MediaFlowInStateChanged', LONG, (e) => e.state === 'FLOWING' && e.mediaType === 'VIDEO');
+  const answer = await ep.processOffer(offer);
+  await ep.gatherCandidates();
+  await peer.setAnswer(answer);
+  return { pipeline, ep, answer, events, flowing };
+}
+
 /** Records the named events of a media object: { name: [payload, …] }. */
 function recordEvents(object, names) {
   const seen = {};
@@ -300,6 +374,6 @@ function recordEvents(object, names) {
 }
 
 module.exports = {
-  LONG, media, waitFor, once, startKurento, startPageServer, stillY4m, chromiumArgs,
-  launchBrowser, withBrowser, useKurentoAndBrowser, Peer, meanColor, recordEvents, kurento,
+  LONG, media, waitFor, once, startKurento, startPageServer, stillY4m, clipY4m, rawImage, kurentoUtilsBundle, chromiumArgs,
+  launchBrowser, withBrowser, useKurentoAndBrowser, Peer, meanColor, recordEvents, helloWorld, kurento,
 };

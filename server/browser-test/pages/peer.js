@@ -133,5 +133,10 @@ window.kms = (() => {
     if (pc) pc.close();
   }
 
-  return { start, setAnswer, addCandidate, videoStats, capture, sendText, dataChannel, close };
+  /** Reads stats from a peer connection made by someone else (kurento-utils' WebRtcPeer). */
+  function adopt(external) {
+    pc = external;
+  }
+
+  return { start, setAnswer, addCandidate, videoStats, capture, sendText, dataChannel, close, adopt };
 })();

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const {
-  LONG, media, once, waitFor, stillY4m, useKurentoAndBrowser, meanColor, recordEvents,
+  media, waitFor, stillY4m, useKurentoAndBrowser, meanColor, helloWorld,
 } = require('../lib/harness.js');
 
 const y4m = stillY4m('faces_640x480.webm');
@@ -23,16 +23,7 @@ const EVENTS = ['IceCandidateFound', 'IceGatheringDone', 'ConnectionStateChanged
 test('hello-world: loopback WebRtcEndpoint, the page decodes its own video', async () => {
   const peer = await env.browser.openPeer(env.pages, 'hello-world');
   const offer = await peer.start({ audio: true });
-  const pipeline = await env.kms.client.create('MediaPipeline');
-  const ep = await pipeline.create('WebRtcEndpoint');
-  const events = recordEvents(ep, EVENTS);
-  peer.sendCandidatesTo(ep);
-  await ep.connect(ep);
-  peer.receiveCandidatesFrom(ep);
-  const flowing = once(ep, 'MediaFlowInStateChanged', LONG, (e) => e.state === 'FLOWING' && e.mediaType === 'VIDEO');
-  const answer = await ep.processOffer(offer);
-  await ep.gatherCandidates();
-  await peer.setAnswer(answer);
+  const { pipeline, ep, answer, events, flowing } = await helloWorld(env.kms, peer, offer, EVENTS);
   assert.match(answer, /^m=video .*UDP\/TLS\/RTP\/SAVPF/m);
   assert.match(answer, /a=rtpmap:\d+ VP8\/90000/);
 

@@ -329,3 +329,18 @@ impl Client {
         }
     }
 }
+
+/// A fresh directory holding copies of the built libraries `names` (module libraries,
+/// plugins); dev-dependencies land in deps/ and are not always copied up.
+pub fn built_libraries(tag: &str, names: &[&str]) -> PathBuf {
+    let build = Path::new(SERVER).parent().unwrap();
+    let dir = temp_dir(tag);
+    for name in names {
+        let from = [build.join("deps").join(name), build.join(name)]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{name} is built as a dev-dependency"));
+        std::fs::copy(from, dir.join(name)).unwrap();
+    }
+    dir
+}

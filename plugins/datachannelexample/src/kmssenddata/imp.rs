@@ -34,7 +34,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use crate::children::{
-    DATA_CAPS, add_ghost_pads, check_children, make_child, pad_templates, set_target,
+    DATA_CAPS, check_children, construct, make_child, pad_templates, set_target,
 };
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -134,13 +134,7 @@ impl KmsSendData {
 impl ObjectImpl for KmsSendData {
     fn constructed(&self) {
         self.parent_constructed();
-        let obj = self.obj();
-        // Pads first and always: a missing child fails the state change, never the pads.
-        add_ghost_pads(obj.upcast_ref());
-        let children = self.build();
-        if let Err(e) = &children {
-            gst::error!(CAT, imp = self, "{e}");
-        }
+        let children = construct(self.obj().upcast_ref(), *CAT, || self.build());
         let _ = self.children.set(children);
     }
 }

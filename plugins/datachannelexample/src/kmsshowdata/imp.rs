@@ -35,7 +35,7 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
-use crate::children::{add_ghost_pads, check_children, make_child, pad_templates, set_target};
+use crate::children::{check_children, construct, make_child, pad_templates, set_target};
 
 const DEFAULT_FONT_DESC: &str = "sans-serif, 26";
 
@@ -147,13 +147,7 @@ impl KmsShowData {
 impl ObjectImpl for KmsShowData {
     fn constructed(&self) {
         self.parent_constructed();
-        let obj = self.obj();
-        // Pads first and always: a missing child fails the state change, never the pads.
-        add_ghost_pads(obj.upcast_ref());
-        let children = self.build();
-        if let Err(e) = &children {
-            gst::error!(CAT, imp = self, "{e}");
-        }
+        let children = construct(self.obj().upcast_ref(), *CAT, || self.build());
         let _ = self.children.set(children);
     }
 }
