@@ -44,6 +44,13 @@ fn qualified(r: &ResolvedType) -> String {
     }
 }
 
+/// A single remote object (not a list or map): returned as an id that may be null (a
+/// pipeline's `parent`), which the client turns into an object (`_describe`) or `undefined`.
+fn one_object(t: &TypeRef) -> bool {
+    let r = t.resolved();
+    r.kind == TypeKind::RemoteClass && r.collection == Collection::Single
+}
+
 fn kmd_js_type(t: &TypeRef) -> String {
     let r = t.resolved();
     let q = qualified(r);
@@ -76,6 +83,16 @@ impl Ts<'_> {
                     format!("{}.{}", r.module, r.name)
                 }
             }
+        }
+    }
+
+    /// What a method or getter resolves to: one remote object may be absent.
+    fn returned(&mut self, t: &TypeRef) -> String {
+        let ty = self.ty(t);
+        if one_object(t) {
+            format!("{ty} | undefined")
+        } else {
+            ty
         }
     }
 
@@ -127,7 +144,7 @@ fn ts_class(project: &Project, ts: &mut Ts, m: &Module, c: &RemoteClass) -> Valu
         let ret = meth
             .ret
             .as_ref()
-            .map(|r| ts.ty(&r.ty))
+            .map(|r| ts.returned(&r.ty))
             .unwrap_or_else(|| "void".into());
         let mut all = params.clone();
         all.push(format!("callback?: Callback<{ret}>"));
@@ -136,7 +153,8 @@ fn ts_class(project: &Project, ts: &mut Ts, m: &Module, c: &RemoteClass) -> Valu
     for p in &c.properties {
         let cap = crate::rust::cap_first_pub(&p.name);
         let ty = ts.ty(&p.ty);
-        members.push(json!({"doc": doc(&p.doc), "sig": format!("get{cap}(callback?: Callback<{ty}>): Promise<{ty}>;")}));
+        let got = ts.returned(&p.ty);
+        members.push(json!({"doc": doc(&p.doc), "sig": format!("get{cap}(callback?: Callback<{got}>): Promise<{got}>;")}));
         if !p.read_only && !p.is_final {
             members.push(json!({"doc": doc(&p.doc), "sig": format!("set{cap}({}: {ty}, callback?: Callback<void>): Promise<void>;", p.name)}));
         }
@@ -220,11 +238,13 @@ pub fn generate(project: &Project, module: &Module) -> Result<Vec<(String, Strin
             .iter()
             .map(|m| {
                 let args: Vec<String> = m.params.iter().map(|p| p.name.clone()).collect();
-                json!({"name": m.name, "args": args, "doc": doc(&m.doc)})
+                let describe = m.ret.as_ref().is_some_and(|r| one_object(&r.ty));
+                json!({"name": m.name, "args": args, "doc": doc(&m.doc), "describe": describe})
             })
             .chain(c.properties.iter().flat_map(|p| {
                 let cap = crate::rust::cap_first_pub(&p.name);
-                let mut v = vec![json!({"name": format!("get{cap}"), "args": [], "doc": doc(&p.doc)})];
+                let mut v = vec![json!({"name": format!("get{cap}"), "args": [], "doc": doc(&p.doc),
+                                        "describe": one_object(&p.ty)})];
                 if !p.read_only && !p.is_final {
                     v.push(json!({"name": format!("set{cap}"), "args": [p.name.clone()], "doc": doc(&p.doc)}));
                 }

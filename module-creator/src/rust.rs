@@ -168,6 +168,19 @@ impl Gen<'_> {
         }
     }
 
+    /// Type of a method's return value or a property's getter. One remote object is
+    /// `Option<ObjectId>`: Kurento's answer is a reference that may be null (a pipeline's
+    /// `parent`), sent as `{"value": null}`, which the client resolves to `undefined`.
+    fn return_type(&self, t: &TypeRef) -> String {
+        let r = t.resolved();
+        let ty = self.rust_type(t, Place::Value);
+        if r.kind == TypeKind::RemoteClass && r.collection == Collection::Single {
+            format!("Option<{ty}>")
+        } else {
+            ty
+        }
+    }
+
     fn is_remote_param(&self, t: &TypeRef) -> bool {
         let r = t.resolved();
         r.kind == TypeKind::RemoteClass && r.collection != Collection::Map
@@ -392,13 +405,11 @@ impl Gen<'_> {
                     "Default::default()".to_string()
                 };
                 inits.push(json!({"rust": rust, "init": init}));
-                match p.name.as_str() {
-                    "source" => stamps.push(format!("self.{rust} = ObjectId(source.to_string());")),
-                    "timestampMillis" => {
-                        stamps.push(format!("self.{rust} = timestamp_millis.clone();"))
-                    }
-                    "type" => stamps.push(format!("self.{rust} = {}.to_string();", lit(&e.name))),
-                    _ => {}
+                if p.name == "type" {
+                    stamps.push(format!(
+                        "if self.{rust}.is_empty() {{ self.{rust} = {}.to_string(); }}",
+                        lit(&e.name)
+                    ));
                 }
             } else {
                 args.push(format!("{rust}: {}", f["ty"].as_str().unwrap()));
@@ -492,7 +503,7 @@ impl Gen<'_> {
             let ret = m
                 .ret
                 .as_ref()
-                .map(|r| self.rust_type(&r.ty, Place::Value))
+                .map(|r| self.return_type(&r.ty))
                 .unwrap_or_else(|| "()".into());
             let mut doc = doc_lines(&m.doc);
             for (p, r) in m.params.iter().zip(&pnames) {
@@ -523,7 +534,7 @@ impl Gen<'_> {
         for p in &c.properties {
             let cap = cap_first(&p.name);
             let rust = snake_case(&p.name);
-            let ty = self.rust_type(&p.ty, Place::Value);
+            let ty = self.return_type(&p.ty);
             methods.push(json!({"rust": format!("get_{rust}"), "doc": doc_lines(&p.doc), "args": "", "ret": ty}));
             arms.push(json!({"op": format!("get{cap}"), "needs_p": false, "required": false, "lines": [],
                              "result": format!("<T as {}>::get_{rust}(obj).map(|r| to_json(&r))", c.name)}));

@@ -190,6 +190,146 @@ fn player_face_overlay_pass_through_to_the_end() {
     }
 }
 
+/// Kurento answers a null reference as `{"value": null}` (server.md §7.1: `getParent` is null
+/// for a pipeline); the client resolves it to `undefined`.
+#[test]
+fn a_pipeline_has_no_parent() {
+    let kms = start();
+    let mut c = Client::connect(&kms);
+    let pipeline = c.create("MediaPipeline", json!({}));
+    let pass = c.create("PassThrough", json!({"mediaPipeline": pipeline}));
+    let r = c.call(
+        "invoke",
+        json!({"object": pipeline, "operation": "getParent"}),
+    );
+    assert_eq!(r.get("value"), Some(&Value::Null), "{r}");
+    assert!(r["sessionId"].is_string(), "{r}");
+    assert_eq!(c.invoke(&pass, "getParent", json!({})), pipeline.as_str());
+    assert_eq!(
+        c.invoke(&pipeline, "getMediaPipeline", json!({})),
+        pipeline.as_str()
+    );
+}
+
+/// Every operation of core's MediaObject / MediaElement / MediaPipeline on objects of the real
+/// modules, over the WebSocket.
+#[test]
+fn core_operations_of_real_objects() {
+    let kms = start();
+    let mut c = Client::connect(&kms);
+    let (pipeline, player) = pipeline_with_player(&mut c, &media("faces_640x480.webm"));
+    let pass = c.create("PassThrough", json!({"mediaPipeline": pipeline}));
+
+    // MediaObject.
+    assert_eq!(c.invoke(&pass, "getId", json!({})), pass.as_str());
+    assert_eq!(c.invoke(&pass, "getName", json!({})), pass.as_str());
+    c.invoke(&pass, "setName", json!({"name": "pt"}));
+    assert_eq!(c.invoke(&pass, "getName", json!({})), "pt");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let created = c.invoke(&pass, "getCreationTime", json!({}));
+    assert!(
+        created.as_i64().is_some_and(|t| (now - t).abs() <= 60),
+        "{created} (now {now})"
+    );
+    assert_eq!(c.invoke(&pass, "getSendTagsInEvents", json!({})), false);
+    c.invoke(
+        &pass,
+        "setSendTagsInEvents",
+        json!({"sendTagsInEvents": true}),
+    );
+    assert_eq!(c.invoke(&pass, "getSendTagsInEvents", json!({})), true);
+    c.invoke(&pass, "addTag", json!({"key": "k1", "value": "v1"}));
+    c.invoke(&pass, "addTag", json!({"key": "k2", "value": "v2"}));
+    assert_eq!(c.invoke(&pass, "getTag", json!({"key": "k1"})), "v1");
+    c.invoke(&pass, "removeTag", json!({"key": "k1"}));
+    assert_eq!(
+        c.invoke(&pass, "getTags", json!({})),
+        json!([{"key": "k2", "value": "v2", "__module__": "kurento", "__type__": "Tag"}])
+    );
+    let (code, _) = fail_code(
+        &mut c,
+        "invoke",
+        json!({"object": pass, "operation": "getTag", "operationParams": {"key": "k1"}}),
+    );
+    assert_eq!(code, 40110);
+
+    // MediaPipeline.
+    assert_eq!(c.invoke(&pipeline, "getLatencyStats", json!({})), false);
+    c.invoke(&pipeline, "setLatencyStats", json!({"latencyStats": true}));
+    assert_eq!(c.invoke(&pipeline, "getLatencyStats", json!({})), true);
+    let dot = c.invoke(&pipeline, "getGstreamerDot", json!({}));
+    assert!(dot.as_str().is_some_and(|d| d.contains("digraph")), "{dot}");
+
+    // MediaElement: connect, flow, stats, bitrates, disconnect.
+    for (o, e) in [
+        (&player, "MediaFlowOutStateChanged"),
+        (&player, "ElementDisconnected"),
+        (&pass, "MediaFlowInStateChanged"),
+    ] {
+        subscribe(&mut c, o, e);
+    }
+    c.invoke(
+        &player,
+        "connect",
+        json!({"sink": pass, "mediaType": "VIDEO"}),
+    );
+    c.invoke(&player, "play", json!({}));
+    let flowing = c.event(|v| {
+        v["type"] == "MediaFlowInStateChanged"
+            && v["data"]["state"] == "FLOWING"
+            && v["data"]["mediaType"] == "VIDEO"
+    });
+    assert_eq!(flowing["data"]["source"], pass.as_str());
+    assert_eq!(
+        flowing["data"]["tags"][0]["key"], "k2",
+        "sendTagsInEvents is on: {flowing}"
+    );
+    c.event(|v| v["type"] == "MediaFlowOutStateChanged" && v["data"]["state"] == "FLOWING");
+    assert_eq!(
+        c.invoke(&player, "isMediaFlowingOut", json!({"mediaType": "VIDEO"})),
+        true
+    );
+    assert_eq!(
+        c.invoke(&pass, "isMediaFlowingIn", json!({"mediaType": "VIDEO"})),
+        true
+    );
+    let sinks = c.invoke(&player, "getSinkConnections", json!({}));
+    assert_eq!(sinks[0]["sink"], pass.as_str(), "{sinks}");
+    assert_eq!(sinks[0]["type"], "VIDEO", "{sinks}");
+    let stats = c.invoke(&pass, "getStats", json!({}));
+    let own = &stats[format!("{pass}_element").as_str()];
+    assert_eq!(own["type"], "element", "{stats}");
+    assert_eq!(own["__type__"], "ElementStats", "{stats}");
+    let dot = c.invoke(&pass, "getGstreamerDot", json!({}));
+    assert!(dot.as_str().is_some_and(|d| d.contains("digraph")), "{dot}");
+    c.invoke(
+        &pass,
+        "setMaxEncoderBitrate",
+        json!({"maxEncoderBitrate": 500000}),
+    );
+    assert_eq!(c.invoke(&pass, "getMaxEncoderBitrate", json!({})), 500000);
+    c.invoke(
+        &player,
+        "disconnect",
+        json!({"sink": pass, "mediaType": "VIDEO"}),
+    );
+    let gone = c.event(|v| v["type"] == "ElementDisconnected");
+    assert_eq!(gone["data"]["source"], player.as_str());
+    assert_eq!(gone["data"]["sink"], pass.as_str());
+    assert_eq!(gone["data"]["mediaType"], "VIDEO");
+    assert_eq!(
+        c.invoke(&player, "getSinkConnections", json!({})),
+        json!([])
+    );
+    assert_eq!(
+        c.invoke(&pass, "getSourceConnections", json!({})),
+        json!([])
+    );
+}
+
 #[test]
 fn seek_pause_and_stop() {
     let kms = start();
@@ -229,6 +369,141 @@ fn seek_pause_and_stop() {
     assert_eq!(c.invoke(&player, "getPosition", json!({})), 0);
 }
 
+/// Serves `body` as `/clip.webm` (anything else is 404) over plain HTTP on 127.0.0.1, one
+/// thread per connection; returns the base URL.
+fn serve_http(body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let body = std::sync::Arc::new(body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut out = stream;
+                let found = request.split_whitespace().nth(1) == Some("/clip.webm");
+                let _ = if found {
+                    write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: video/webm\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .and_then(|()| out.write_all(&body))
+                } else {
+                    out.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
+                };
+            });
+        }
+    });
+    base
+}
+
+/// A VP8 WebM clip `name` in `dir`, encoded by gst-launch-1.0 from `frames` frames of
+/// `videotestsrc` (`pattern`, `caps`) through the elements `middle` (e.g. a `qroverlay`).
+fn encode_clip(
+    dir: &Path,
+    name: &str,
+    frames: u32,
+    pattern: &str,
+    caps: &str,
+    middle: &[&str],
+) -> PathBuf {
+    let clip = dir.join(name);
+    let mut args = vec![
+        "-q".to_string(),
+        "videotestsrc".into(),
+        format!("num-buffers={frames}"),
+        format!("pattern={pattern}"),
+        "!".into(),
+        caps.into(),
+        "!".into(),
+    ];
+    for e in middle {
+        args.push(e.to_string());
+    }
+    if !middle.is_empty() {
+        args.push("!".into());
+    }
+    args.extend(
+        [
+            "videoconvert",
+            "!",
+            "vp8enc",
+            "deadline=1",
+            "!",
+            "webmmux",
+            "!",
+            "filesink",
+        ]
+        .map(String::from),
+    );
+    args.push(format!("location={}", clip.display()));
+    let ok = std::process::Command::new("gst-launch-1.0")
+        .args(&args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "gst-launch-1.0 {}", args.join(" "));
+    clip
+}
+
+#[test]
+fn player_plays_http_uris() {
+    let dir = common::temp_dir("http-clip");
+    // 2 s of a test pattern.
+    let clip = encode_clip(
+        &dir,
+        "short.webm",
+        30,
+        "smpte",
+        "video/x-raw,width=320,height=240,framerate=15/1",
+        &[],
+    );
+    let base = serve_http(std::fs::read(clip).unwrap());
+    let kms = start();
+    let mut c = Client::connect(&kms);
+    let (pipeline, player) = pipeline_with_player(&mut c, &format!("{base}/clip.webm"));
+    let pass = c.create("PassThrough", json!({"mediaPipeline": pipeline}));
+    subscribe(&mut c, &player, "EndOfStream");
+    subscribe(&mut c, &pass, "MediaFlowInStateChanged");
+    c.invoke(&player, "connect", json!({"sink": pass}));
+    c.invoke(&player, "play", json!({}));
+    let flowing =
+        c.event(|v| v["type"] == "MediaFlowInStateChanged" && v["data"]["state"] == "FLOWING");
+    assert_eq!(flowing["data"]["source"], pass.as_str());
+    let eos = c.event(|v| v["type"] == "EndOfStream");
+    assert_eq!(eos["data"]["source"], player.as_str());
+
+    // A URL the server answers 404 for is an Error event naming it.
+    let missing = c.create(
+        "PlayerEndpoint",
+        json!({"mediaPipeline": pipeline, "uri": format!("{base}/missing.webm")}),
+    );
+    subscribe(&mut c, &missing, "Error");
+    let _ = c.request(
+        "invoke",
+        Some(json!({"object": missing, "operation": "play"})),
+    );
+    let err = c.event(|v| v["type"] == "Error" && v["object"] == missing.as_str());
+    let text = err["data"]["description"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("missing.webm") || text.contains("Not Found"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn bad_uri_raises_an_error_event() {
     let kms = start();
@@ -266,47 +541,55 @@ fn bad_uri_raises_an_error_event() {
 fn zbar_reads_a_qr_code_from_a_player() {
     // A QR code clip made here with GStreamer's qroverlay.
     let dir = common::temp_dir("qr");
-    let clip = dir.join("qr.webm");
-    let ok = std::process::Command::new("gst-launch-1.0")
-        .args([
-            "-q",
-            "videotestsrc",
-            "num-buffers=45",
-            "pattern=white",
-            "!",
-            "video/x-raw,width=640,height=480,framerate=15/1",
-            "!",
+    let clip = encode_clip(
+        &dir,
+        "qr.webm",
+        45,
+        "white",
+        "video/x-raw,width=640,height=480,framerate=15/1",
+        &[
             "qroverlay",
             "data=KURENTO-RS ZBAR",
             "x=50",
             "y=50",
             "pixel-size=6",
-            "!",
-            "videoconvert",
-            "!",
-            "vp8enc",
-            "deadline=1",
-            "!",
-            "webmmux",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "qroverlay clip");
+        ],
+    );
     let kms = start();
     let mut c = Client::connect(&kms);
     let (pipeline, player) = pipeline_with_player(&mut c, &format!("file://{}", clip.display()));
     let zbar = c.create("ZBarFilter", json!({"mediaPipeline": pipeline}));
     subscribe(&mut c, &zbar, "CodeFound");
+    subscribe(&mut c, &player, "EndOfStream");
+    // Events of the modules' own classes (raised by the generated `ctx.emit`) carry the tags
+    // when sendTagsInEvents is on (the ZBarFilter), none when it is off (the player).
+    c.invoke(&zbar, "addTag", json!({"key": "camera", "value": "door"}));
+    c.invoke(&player, "addTag", json!({"key": "clip", "value": "qr"}));
+    c.invoke(
+        &zbar,
+        "setSendTagsInEvents",
+        json!({"sendTagsInEvents": true}),
+    );
     c.invoke(&player, "connect", json!({"sink": zbar}));
     c.invoke(&player, "play", json!({}));
     let code = c.event(|v| v["type"] == "CodeFound");
     assert_eq!(code["data"]["codeType"], "QR-Code");
     assert_eq!(code["data"]["value"], "KURENTO-RS ZBAR");
     assert_eq!(code["data"]["source"], zbar.as_str());
+    assert_eq!(code["data"]["type"], "CodeFound");
+    assert_eq!(
+        code["data"]["tags"],
+        json!([{"key": "camera", "value": "door", "__module__": "kurento", "__type__": "Tag"}])
+    );
+    let eos = c.event(|v| v["type"] == "EndOfStream");
+    assert_eq!(eos["data"]["source"], player.as_str());
+    assert_eq!(eos["data"]["tags"], json!([]));
+    assert!(
+        eos["data"]["timestampMillis"]
+            .as_str()
+            .is_some_and(|t| t.parse::<u64>().is_ok()),
+        "{eos}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -169,7 +169,11 @@ export async function use(f: chroma.ChromaFilter, c: crowd.CrowdDetectorFilter, 
   await p.addWindow({ id: 'w0', width: 50, height: 50, upperRightX: 500, upperRightY: 150 });
   const roi: crowd.RegionOfInterest = { id: 'r', points: [{ x: 0.1, y: 0.2 }], regionOfInterestConfig: {} };
   const kind: chroma.core.MediaType = 'VIDEO';
-  void args; void roi; void kind; void s;
+  // A returned remote object may be absent (a pipeline's parent resolves to undefined).
+  const parent: chroma.core.MediaObject | undefined = await f.getParent();
+  const pipeline: chroma.core.MediaPipeline | undefined = await f.getMediaPipeline();
+  const children: Array<chroma.core.MediaObject> = await f.getChildren();
+  void args; void roi; void kind; void s; void parent; void pipeline; void children;
   return c.getProcessingWidth();
 }
 `);
@@ -181,6 +185,9 @@ export async function use(f: chroma.ChromaFilter, c: crowd.CrowdDetectorFilter, 
   }
   // And a wrong use is rejected, so the check means something.
   fs.writeFileSync(usage, "import * as chroma from './chroma';\nexport const w: chroma.WindowParam = { topRightCornerX: 'five', topRightCornerY: 5, width: 30, height: 30 };\n");
+  assert.throws(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', usage], { encoding: 'utf8' }));
+  // Nor can a caller forget that a parent may be absent.
+  fs.writeFileSync(usage, "import * as chroma from './chroma';\nexport async function p(f: chroma.ChromaFilter): Promise<string> { return (await f.getParent()).getName(); }\n");
   assert.throws(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', usage], { encoding: 'utf8' }));
 });
 

@@ -688,3 +688,30 @@ fn stats_values_keep_their_concrete_type() {
         Err(WireError::Unexpected("Type Tag is not compatible".into()))
     );
 }
+
+// ---- a returned remote object may be absent (a pipeline's parent) ---------------------------
+
+#[test]
+fn remote_object_returns_may_be_none() {
+    use kurento_module_stubs_check::core::generated::{
+        KmdValue, KurentoError, MediaObject, ObjectId,
+    };
+    // The trait's getters: an implementation answers `None` for a pipeline's parent.
+    type Getter = fn(&dyn MediaObject) -> Result<Option<ObjectId>, KurentoError>;
+    let _: Getter = <dyn MediaObject>::get_parent;
+    let _: Getter = <dyn MediaObject>::get_media_pipeline;
+    // Lists stay lists of ids.
+    let _: fn(&dyn MediaObject) -> Result<Vec<ObjectId>, KurentoError> =
+        <dyn MediaObject>::get_children;
+    // On the wire `None` is `null` (`{"value": null}`), and back.
+    assert_eq!(None::<ObjectId>.to_json(), Value::Null);
+    assert_eq!(
+        Some(ObjectId::from("p_kurento.MediaPipeline")).to_json(),
+        json!("p_kurento.MediaPipeline")
+    );
+    assert_eq!(Option::<ObjectId>::from_json(&Value::Null), Ok(None));
+    assert_eq!(
+        Option::<ObjectId>::from_json(&json!("x")),
+        Ok(Some(ObjectId::from("x")))
+    );
+}

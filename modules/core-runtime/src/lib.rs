@@ -30,7 +30,7 @@ pub use config::class_config;
 pub use dispatch::{Resolver, invoke_media_object};
 pub use element::{Branch, ConnectionData, ElementSpec, MediaElement, filter_spec, pass_through};
 pub use error::CoreError;
-pub use object::{EventEmitter, MediaObject, SubscriptionGate};
+pub use object::{EventBase, EventEmitter, MediaObject, SubscriptionGate};
 pub use pipeline::MediaPipeline;
 
 pub use gst;

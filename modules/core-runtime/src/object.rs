@@ -16,8 +16,8 @@ pub type EventEmitter = Arc<dyn Fn(&str, Value) + Send + Sync>;
 pub struct MediaObject {
     id: String,
     name: Mutex<String>,
-    tags: Mutex<Vec<(String, String)>>,
-    send_tags_in_events: AtomicBool,
+    /// Shared with [`EventBase`] handles.
+    tags: Arc<Tags>,
     creation_time: i64,
     emitter: EventEmitter,
     subscribed: Mutex<HashSet<String>>,
@@ -39,14 +39,55 @@ fn tag_json(k: &str, v: &str) -> Value {
     json!({"key": k, "value": v, "__module__": "kurento", "__type__": "Tag"})
 }
 
+#[derive(Default)]
+struct Tags {
+    list: Mutex<Vec<(String, String)>>,
+    in_events: AtomicBool,
+}
+
+impl Tags {
+    fn json(&self) -> Value {
+        let tags = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        Value::Array(tags.iter().map(|(k, v)| tag_json(k, v)).collect())
+    }
+}
+
+/// The fields every event of one object starts with (`RaiseBase`): `source`,
+/// `timestampMillis` and `tags` (the object's tags while `sendTagsInEvents` is on, else `[]`).
+/// A cheap handle sharing the object's tags, for whoever builds the object's events outside
+/// [`MediaObject::raise`] (a module's generated `Context::emit`): one rule for every event.
+#[derive(Clone)]
+pub struct EventBase {
+    source: Arc<str>,
+    tags: Arc<Tags>,
+}
+
+impl EventBase {
+    /// The base fields as of now.
+    pub fn fields(&self) -> Map<String, Value> {
+        let tags = if self.tags.in_events.load(Ordering::Relaxed) {
+            self.tags.json()
+        } else {
+            json!([])
+        };
+        let mut data = Map::new();
+        data.insert("source".into(), Value::String(self.source.to_string()));
+        data.insert(
+            "timestampMillis".into(),
+            Value::String(crate::timestamp_millis()),
+        );
+        data.insert("tags".into(), tags);
+        data
+    }
+}
+
 impl MediaObject {
     /// `id` is the one the host chose (`<parent id>/<uuid>_<module>.<Class>`).
     pub fn new(id: &str, emitter: EventEmitter) -> MediaObject {
         MediaObject {
             id: id.to_string(),
             name: Mutex::new(id.to_string()),
-            tags: Mutex::new(Vec::new()),
-            send_tags_in_events: AtomicBool::new(false),
+            tags: Arc::default(),
             creation_time: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
@@ -93,16 +134,24 @@ impl MediaObject {
     }
 
     pub fn send_tags_in_events(&self) -> bool {
-        self.send_tags_in_events.load(Ordering::Relaxed)
+        self.tags.in_events.load(Ordering::Relaxed)
     }
 
     pub fn set_send_tags_in_events(&self, on: bool) {
-        self.send_tags_in_events.store(on, Ordering::Relaxed);
+        self.tags.in_events.store(on, Ordering::Relaxed);
+    }
+
+    /// The base fields of this object's events, as a handle (see [`EventBase`]).
+    pub fn event_base(&self) -> EventBase {
+        EventBase {
+            source: self.id.as_str().into(),
+            tags: self.tags.clone(),
+        }
     }
 
     /// Sets or overwrites a tag.
     pub fn add_tag(&self, key: &str, value: &str) {
-        let mut tags = self.tags.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tags = self.tags.list.lock().unwrap_or_else(|e| e.into_inner());
         match tags.iter_mut().find(|(k, _)| k == key) {
             Some(t) => t.1 = value.to_string(),
             None => tags.push((key.to_string(), value.to_string())),
@@ -112,6 +161,7 @@ impl MediaObject {
     /// Removes a tag; a missing key is not an error.
     pub fn remove_tag(&self, key: &str) {
         self.tags
+            .list
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(k, _)| k != key);
@@ -119,6 +169,7 @@ impl MediaObject {
 
     pub fn get_tag(&self, key: &str) -> Result<String, CoreError> {
         self.tags
+            .list
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
@@ -129,8 +180,7 @@ impl MediaObject {
 
     /// `Tag[]` as JSON (`{key, value, __module__, __type__}`).
     pub fn get_tags(&self) -> Value {
-        let tags = self.tags.lock().unwrap_or_else(|e| e.into_inner());
-        Value::Array(tags.iter().map(|(k, v)| tag_json(k, v)).collect())
+        self.tags.json()
     }
 
     /// Starts delivering `event`; the module checked the class declares it.
@@ -157,18 +207,7 @@ impl MediaObject {
         if !self.is_subscribed(event) {
             return;
         }
-        let tags = if self.send_tags_in_events() {
-            self.get_tags()
-        } else {
-            json!([])
-        };
-        let mut data = Map::new();
-        data.insert("source".into(), Value::String(self.id.clone()));
-        data.insert(
-            "timestampMillis".into(),
-            Value::String(crate::timestamp_millis()),
-        );
-        data.insert("tags".into(), tags);
+        let mut data = self.event_base().fields();
         data.extend(own);
         (self.emitter)(event, Value::Object(data));
     }

@@ -59,20 +59,12 @@ macro_rules! media_object {
             fn get_tags(&self) -> Result<Vec<generated::Tag>, KurentoError> {
                 typed("getTags", self.core("getTags", Value::Null))
             }
-            fn get_media_pipeline(&self) -> Result<ObjectId, KurentoError> {
+            fn get_media_pipeline(&self) -> Result<Option<ObjectId>, KurentoError> {
                 typed("getMediaPipeline", self.core("getMediaPipeline", Value::Null))
             }
-            fn get_parent(&self) -> Result<ObjectId, KurentoError> {
-                // A pipeline has no parent; the generated signature cannot say "none", so it
-                // answers an error rather than an invented id.
-                match self.core("getParent", Value::Null) {
-                    Some(Ok(Value::Null)) => Err(KurentoError::new(
-                        40101,
-                        "MEDIA_OBJECT_NOT_FOUND",
-                        "A MediaPipeline has no parent",
-                    )),
-                    r => typed("getParent", r),
-                }
+            /// `None` (`{"value": null}`) for a pipeline.
+            fn get_parent(&self) -> Result<Option<ObjectId>, KurentoError> {
+                typed("getParent", self.core("getParent", Value::Null))
             }
             fn get_id(&self) -> Result<String, KurentoError> {
                 typed("getId", self.core("getId", Value::Null))

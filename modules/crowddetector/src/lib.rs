@@ -171,47 +171,53 @@ impl CrowdDetectorFilter for CrowdDetector {
     }
 }
 
-/// The event of one element message; `None` for other messages or missing fields.
-fn event_of(s: &gst::StructureRef) -> Option<(&'static str, serde_json::Value)> {
+/// Raises the event of an element message (§1.4) through the generated `ctx.emit`, which fills
+/// `source`, `timestampMillis` and `tags`; other messages, or messages missing a field, are
+/// dropped.
+fn raise_event(ctx: &Context, s: &gst::StructureRef) {
     let name = s.name();
     if !matches!(
         name.as_str(),
         "occupancy-event" | "fluidity-event" | "direction-event"
     ) {
-        return None;
+        return;
     }
-    let roi = message_field::<String>(s, "roi")?;
-    Some(match name.as_str() {
-        "occupancy-event" => (
-            CrowdDetectorOccupancy::NAME,
-            CrowdDetectorOccupancy::new(
-                message_field::<f64>(s, "occupancy_percentage")? as f32,
-                message_field::<i32>(s, "occupancy_level")?,
-                roi.clone(),
-                roi,
-            )
-            .to_json(),
-        ),
-        "fluidity-event" => (
-            CrowdDetectorFluidity::NAME,
-            CrowdDetectorFluidity::new(
-                message_field::<f64>(s, "fluidity_percentage")? as f32,
-                message_field::<i32>(s, "fluidity_level")?,
-                roi.clone(),
-                roi,
-            )
-            .to_json(),
-        ),
-        _ => (
-            CrowdDetectorDirection::NAME,
-            CrowdDetectorDirection::new(
-                message_field::<f64>(s, "direction_angle")? as f32,
-                roi.clone(),
-                roi,
-            )
-            .to_json(),
-        ),
-    })
+    let Some(roi) = message_field::<String>(s, "roi") else {
+        return;
+    };
+    match name.as_str() {
+        "occupancy-event" => {
+            if let (Some(percentage), Some(level)) = (
+                message_field::<f64>(s, "occupancy_percentage"),
+                message_field::<i32>(s, "occupancy_level"),
+            ) {
+                ctx.emit(CrowdDetectorOccupancy::new(
+                    percentage as f32,
+                    level,
+                    roi.clone(),
+                    roi,
+                ));
+            }
+        }
+        "fluidity-event" => {
+            if let (Some(percentage), Some(level)) = (
+                message_field::<f64>(s, "fluidity_percentage"),
+                message_field::<i32>(s, "fluidity_level"),
+            ) {
+                ctx.emit(CrowdDetectorFluidity::new(
+                    percentage as f32,
+                    level,
+                    roi.clone(),
+                    roi,
+                ));
+            }
+        }
+        _ => {
+            if let Some(angle) = message_field::<f64>(s, "direction_angle") {
+                ctx.emit(CrowdDetectorDirection::new(angle as f32, roi.clone(), roi));
+            }
+        }
+    }
 }
 
 /// Creates the objects of the module.
@@ -227,11 +233,8 @@ impl Factory for Module {
             e.set_property("rois", rois);
             Ok(())
         })?;
-        filter.on_message(|s, events| {
-            if let Some((event, value)) = event_of(s) {
-                events.raise(event, value, event);
-            }
-        });
+        let events = ctx.clone();
+        filter.on_message(move |s| raise_event(&events, s));
         Ok(Box::new(CrowdDetector { ctx, filter }))
     }
 }

@@ -10,7 +10,6 @@ use std::sync::{Arc, LazyLock};
 use gst::glib::translate::FromGlibPtrNone;
 use gst::prelude::*;
 use kurento_core_runtime::{CoreError, MediaElement, MediaObject, MediaType};
-use serde_json::Value;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -136,46 +135,15 @@ impl Filter {
     }
 
     /// Calls `handler` on the posting thread for every ELEMENT message of the filter element
-    /// itself (not of the converters around it), with a [`Raiser`] for the object's events.
-    pub fn on_message(
-        &self,
-        handler: impl Fn(&gst::StructureRef, &Raiser) + Send + Sync + 'static,
-    ) {
+    /// itself (not of the converters around it). The module turns them into its generated
+    /// events and raises them with `ctx.emit` (elements.md §1.4).
+    pub fn on_message(&self, handler: impl Fn(&gst::StructureRef) + Send + Sync + 'static) {
         let mine = self.element.as_ptr() as usize;
-        // Weak: the handler is stored in the media element itself.
-        let media = Arc::downgrade(&self.media);
         self.media.on_element_message(move |s, src| {
-            if src.as_ptr() as usize == mine
-                && let Some(media) = media.upgrade()
-            {
-                handler(s, &Raiser(&media));
+            if src.as_ptr() as usize == mine {
+                handler(s);
             }
         });
-    }
-
-    /// Raises an event of the object; see [`Raiser::raise`].
-    pub fn raise(&self, event: &str, value: Value, data_type: &str) {
-        Raiser(&self.media).raise(event, value, data_type);
-    }
-}
-
-/// Raises the events of one object.
-pub struct Raiser<'a>(&'a MediaElement);
-
-impl Raiser<'_> {
-    /// Raises `event` with the fields of `value` (a generated event's JSON). The runtime fills
-    /// `source`, `timestampMillis` and `tags` (so `sendTagsInEvents` applies); `data_type` is
-    /// the `type` of the event data (the class name, except PlateDetected's
-    /// `plate-detected`). Nothing is sent unless a client subscribed.
-    pub fn raise(&self, event: &str, value: Value, data_type: &str) {
-        let Value::Object(mut own) = value else {
-            return;
-        };
-        for owned_by_runtime in ["source", "timestampMillis", "tags"] {
-            own.remove(owned_by_runtime);
-        }
-        own.insert("type".into(), Value::String(data_type.into()));
-        self.0.object().raise(event, own);
     }
 }
 

@@ -12,8 +12,8 @@
 //!   per crate.
 //! * [`Filter`] and [`filter_module_glue!`]: a module whose class is one GStreamer element in
 //!   Kurento's filter host (chroma, crowddetector, platedetector, pointerdetector): the
-//!   element's messages to events ([`Filter::on_message`]), the `ModuleObject` implementation
-//!   and `new_filter`;
+//!   element's own messages ([`Filter::on_message`], turned into the module's generated
+//!   events and raised with `ctx.emit`), the `ModuleObject` implementation and `new_filter`;
 //! * the parameter checks several classes share ([`check_id`] (quirk Q-27),
 //!   [`calibration_area`], [`illegal_param`]) and [`message_field`];
 //! * [`testing`]: a small fake host driving a module library through its C ABI, for the
@@ -69,19 +69,23 @@ macro_rules! module_helpers {
         }
 
         /// The runtime's object for `ctx`: events go through the generated context, which
-        /// knows the subscriptions.
+        /// knows the subscriptions, and the context's own events (`ctx.emit`) get their
+        /// `source`, `timestampMillis` and `tags` from this object, as the runtime's do.
         #[allow(dead_code)]
         pub(crate) fn core_object(
             ctx: &generated::Context,
         ) -> $crate::kurento_core_runtime::MediaObject {
             let (emit, gate) = (ctx.clone(), ctx.clone());
-            $crate::kurento_core_runtime::MediaObject::with_gate(
+            let object = $crate::kurento_core_runtime::MediaObject::with_gate(
                 ctx.object_id(),
                 std::sync::Arc::new(move |event: &str, data: $crate::serde_json::Value| {
                     emit.emit_json(event, data);
                 }),
                 Box::new(move |event: &str| gate.is_subscribed(event)),
-            )
+            );
+            let base = object.event_base();
+            ctx.set_event_base(std::sync::Arc::new(move || base.fields()));
+            object
         }
 
         /// Operations inherited from core's classes, answered by the runtime element.

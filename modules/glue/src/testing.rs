@@ -24,8 +24,8 @@ pub struct Event {
     pub object: String,
     pub event_type: String,
     pub data: Value,
-    /// Frames the filter element had received when the event was emitted, minus one: the
-    /// index of the frame being processed.
+    /// The index in the clip of the frame the filter element was processing when the event
+    /// was emitted (see [`Host::count_frames`]).
     pub frame: usize,
 }
 
@@ -207,7 +207,8 @@ impl Host {
         (host, module)
     }
 
-    /// Waits until the counted element has received `n` frames; returns how many it has.
+    /// Waits until the counted element has reached frame `n - 1` of the clip; returns
+    /// [`Host::frames`].
     pub fn wait_frames(&self, n: usize) -> usize {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.frames() < n {
@@ -242,18 +243,36 @@ impl Host {
             .collect()
     }
 
-    /// Frames the counted element has received.
+    /// One more than the clip index of the last frame the counted element received.
     pub fn frames(&self) -> usize {
         self.frames.load(Ordering::SeqCst)
     }
 
-    /// Counts the buffers entering `element`'s `sink` pad: the frame index of events.
+    /// Follows the buffers entering `element`'s `sink` pad: the frame index of events. The
+    /// index comes from the buffer's timestamp and the caps' frame rate, so frames the filter
+    /// host's leaky queue drops under load do not shift it (without either, buffers are
+    /// counted).
     pub fn count_frames(&'static self, element: &gst::Element) {
         element
             .static_pad("sink")
             .expect("the filter has a sink pad")
-            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                self.frames.fetch_add(1, Ordering::SeqCst);
+            .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+                let rate = pad
+                    .current_caps()
+                    .and_then(|c| c.structure(0)?.get::<gst::Fraction>("framerate").ok())
+                    .filter(|r| r.numer() > 0 && r.denom() > 0);
+                let pts = info.buffer().and_then(|b| b.pts());
+                match (rate, pts) {
+                    (Some(rate), Some(pts)) => {
+                        let index = (pts.nseconds() as u128 * rate.numer() as u128
+                            + rate.denom() as u128 * 500_000_000)
+                            / (rate.denom() as u128 * 1_000_000_000);
+                        self.frames.fetch_max(index as usize + 1, Ordering::SeqCst);
+                    }
+                    _ => {
+                        self.frames.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
                 gst::PadProbeReturn::Ok
             });
     }

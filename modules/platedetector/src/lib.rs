@@ -89,15 +89,15 @@ impl Factory for Module {
         p: PlateDetectorFilterConstructor,
     ) -> Result<Box<dyn PlateDetectorFilter>, KurentoError> {
         let filter = new_filter(&ctx, &p.media_pipeline, ELEMENT, configure_ocr)?;
-        filter.on_message(|s, events| {
+        let events = ctx.clone();
+        filter.on_message(move |s| {
             if s.name() == PLATE_DETECTED_TYPE
                 && let Some(plate) = message_field::<String>(s, "plate")
             {
-                events.raise(
-                    PlateDetected::NAME,
-                    PlateDetected::new(plate).to_json(),
-                    PLATE_DETECTED_TYPE,
-                );
+                let mut event = PlateDetected::new(plate);
+                // Kurento's `type` of this event is the message name, not the event's.
+                event.type_ = PLATE_DETECTED_TYPE.to_string();
+                events.emit(event);
             }
         });
         Ok(Box::new(PlateDetector { ctx, filter }))

@@ -142,21 +142,21 @@ impl Factory for Module {
             e.set_property("windows-layout", layout);
             Ok(())
         })?;
-        filter.on_message(|s, events| {
-            let event = match s.name().as_str() {
-                "window-in" => WindowIn::NAME,
-                "window-out" => WindowOut::NAME,
+        let events = ctx.clone();
+        filter.on_message(move |s| {
+            let entering = match s.name().as_str() {
+                "window-in" => true,
+                "window-out" => false,
                 _ => return,
             };
             let Some(window) = message_field::<String>(s, "window") else {
                 return;
             };
-            let value = if event == WindowIn::NAME {
-                WindowIn::new(window).to_json()
+            if entering {
+                events.emit(WindowIn::new(window));
             } else {
-                WindowOut::new(window).to_json()
-            };
-            events.raise(event, value, event);
+                events.emit(WindowOut::new(window));
+            }
         });
         let object = PointerDetector {
             ctx,

@@ -6,10 +6,9 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gst_check::Harness;
 use gst_video::VideoFormat;
-use gst_video::prelude::*;
 use kms_plugin_common::PackedLayout;
+use kms_plugin_common::testing::VideoHarness;
 
 static INIT: Once = Once::new();
 
@@ -25,106 +24,30 @@ const SUBJECT: [u8; 3] = [40, 40, 200];
 const DARK: [u8; 3] = [10, 12, 8];
 const BACKGROUND: [u8; 3] = [200, 50, 150];
 
-struct Stream {
-    h: Harness,
-    info: gst_video::VideoInfo,
-    bus: gst::Bus,
+type Stream = VideoHarness;
+
+fn stream(format: VideoFormat, w: u32, h: u32) -> Stream {
+    init();
+    VideoHarness::new("chroma", format, w, h)
 }
 
-impl Stream {
-    fn new(format: VideoFormat, w: u32, h: u32) -> Self {
-        init();
-        let harness = Harness::new("chroma");
-        let bus = gst::Bus::new();
-        harness.element().unwrap().set_bus(Some(&bus));
-        let mut s = Stream {
-            h: harness,
-            info: gst_video::VideoInfo::builder(format, w, h).build().unwrap(),
-            bus,
-        };
-        s.set_format(format, w, h);
-        s
-    }
+/// What these tests do with a `chroma` harness.
+trait ChromaStream {
+    fn run(&mut self, paint: impl Fn(usize, usize) -> [u8; 3]) -> Vec<Vec<[u8; 4]>>;
+    fn set_area(&self, x: i32, y: i32, w: i32, h: i32);
+    fn set_background(&self, uri: &str);
+    fn wait_loaded(&self);
+    fn next_warning(&self) -> String;
+    fn no_warning(&self);
+}
 
-    fn set_format(&mut self, format: VideoFormat, w: u32, h: u32) {
-        self.info = gst_video::VideoInfo::builder(format, w, h)
-            .fps(gst::Fraction::new(30, 1))
-            .build()
-            .unwrap();
-        self.h.set_src_caps(self.info.to_caps().unwrap());
-    }
-
-    fn element(&self) -> gst::Element {
-        self.h.element().unwrap()
-    }
-
-    fn layout(&self) -> PackedLayout {
-        PackedLayout::of(self.info.format()).unwrap()
-    }
-
-    /// A frame painted by `paint(x, y) -> bgr` (alpha/padding bytes 77).
-    fn frame(&self, paint: impl Fn(usize, usize) -> [u8; 3]) -> gst::Buffer {
-        let mut buffer = gst::Buffer::with_size(self.info.size()).unwrap();
-        {
-            let buf = buffer.get_mut().unwrap();
-            let mut f =
-                gst_video::VideoFrameRef::from_buffer_ref_writable(buf, &self.info).unwrap();
-            let stride = f.plane_stride()[0] as usize;
-            let l = self.layout();
-            let plane = f.plane_data_mut(0).unwrap();
-            for y in 0..self.info.height() as usize {
-                for x in 0..self.info.width() as usize {
-                    let i = y * stride + x * l.bytes_per_pixel;
-                    plane[i..i + l.bytes_per_pixel].fill(77);
-                    let [b, g, r] = paint(x, y);
-                    plane[i + l.blue] = b;
-                    plane[i + l.green] = g;
-                    plane[i + l.red] = r;
-                }
-            }
-        }
-        buffer
-    }
-
-    /// Pushes a frame and returns the output's pixels as `[b, g, r, 4th byte]` per pixel.
+impl ChromaStream for Stream {
     fn run(&mut self, paint: impl Fn(usize, usize) -> [u8; 3]) -> Vec<Vec<[u8; 4]>> {
-        let out = self.h.push_and_pull(self.frame(paint)).unwrap();
-        let f =
-            gst_video::VideoFrameRef::from_buffer_ref_readable(out.as_ref(), &self.info).unwrap();
-        let stride = f.plane_stride()[0] as usize;
-        let l = self.layout();
-        let plane = f.plane_data(0).unwrap();
-        (0..self.info.height() as usize)
-            .map(|y| {
-                (0..self.info.width() as usize)
-                    .map(|x| {
-                        let i = y * stride + x * l.bytes_per_pixel;
-                        let other = match l.bytes_per_pixel {
-                            4 => plane[i + 6 - l.blue - l.green - l.red],
-                            _ => 0,
-                        };
-                        [
-                            plane[i + l.blue],
-                            plane[i + l.green],
-                            plane[i + l.red],
-                            other,
-                        ]
-                    })
-                    .collect()
-            })
-            .collect()
+        self.push_frame(paint)
     }
 
     fn set_area(&self, x: i32, y: i32, w: i32, h: i32) {
-        self.element().set_property(
-            "calibration-area",
-            gst::Structure::builder("calibration_area")
-                .field("x", x)
-                .field("y", y)
-                .field("width", w)
-                .field("height", h)
-                .build(),
-        );
+        self.set_calibration_area(x, y, w, h);
     }
 
     fn set_background(&self, uri: &str) {
@@ -221,7 +144,7 @@ fn keys_the_screen_in_every_packed_format() {
         VideoFormat::Xrgb,
         VideoFormat::Abgr,
     ] {
-        let mut s = Stream::new(format, 64, 48);
+        let mut s = stream(format, 64, 48);
         s.set_area(2, 2, 10, 10);
         s.set_background(bg.to_str().unwrap());
         s.wait_loaded();
@@ -253,7 +176,7 @@ fn keys_the_screen_in_every_packed_format() {
 #[test]
 fn unsetting_the_background_restores_the_video() {
     let bg = png("bg-unset.png", BACKGROUND, 3);
-    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    let mut s = stream(VideoFormat::Bgr, 64, 48);
     s.set_area(2, 2, 10, 10);
     calibrate(&mut s);
     // Calibrated but no background: the video passes unchanged.
@@ -275,7 +198,7 @@ fn unsetting_the_background_restores_the_video() {
 #[test]
 fn odd_sizes_and_caps_changes_keep_working() {
     let bg = png("bg-odd.png", BACKGROUND, 4);
-    let mut s = Stream::new(VideoFormat::Bgr, 37, 29);
+    let mut s = stream(VideoFormat::Bgr, 37, 29);
     s.set_area(2, 2, 8, 8);
     s.set_background(bg.to_str().unwrap());
     s.wait_loaded();
@@ -295,7 +218,7 @@ fn odd_sizes_and_caps_changes_keep_working() {
 #[test]
 fn calibration_area_outside_the_frame_is_fitted_with_a_warning() {
     let bg = png("bg-outside.png", BACKGROUND, 1);
-    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    let mut s = stream(VideoFormat::Bgr, 64, 48);
     s.set_area(1000, 900, 10, 10);
     s.set_background(bg.to_str().unwrap());
     s.wait_loaded();
@@ -322,7 +245,7 @@ fn calibration_area_outside_the_frame_is_fitted_with_a_warning() {
 fn empty_area_keys_everything_bright_as_kurento() {
     // no histogram bin reaches the threshold, so the range stays H 0..179, S 0..255.
     let bg = png("bg-q10.png", BACKGROUND, 3);
-    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    let mut s = stream(VideoFormat::Bgr, 64, 48);
     s.set_area(5, 5, 0, 0);
     s.set_background(bg.to_str().unwrap());
     s.wait_loaded();
@@ -341,7 +264,7 @@ fn missing_and_broken_backgrounds_warn_and_keep_the_previous_one() {
     let good = png("bg-good.png", BACKGROUND, 3);
     let broken = good.with_file_name("broken.png");
     std::fs::write(&broken, b"this is not an image").unwrap();
-    let mut s = Stream::new(VideoFormat::Bgrx, 64, 48);
+    let mut s = stream(VideoFormat::Bgrx, 64, 48);
     s.set_area(2, 2, 10, 10);
     let file_uri = gst::glib::filename_to_uri(&good, None).unwrap();
     s.set_background(&file_uri);
@@ -372,7 +295,7 @@ fn missing_and_broken_backgrounds_warn_and_keep_the_previous_one() {
 
 #[test]
 fn without_calibration_area_frames_pass_untouched() {
-    let mut s = Stream::new(VideoFormat::Bgr, 16, 8);
+    let mut s = stream(VideoFormat::Bgr, 16, 8);
     let out = s.run(scene);
     assert!(
         out.iter()
@@ -416,7 +339,7 @@ fn backgrounds_load_over_http() {
             let _ = stream.write_all(&payload);
         }
     });
-    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    let mut s = stream(VideoFormat::Bgr, 64, 48);
     s.set_area(2, 2, 10, 10);
     s.set_background(&format!("http://127.0.0.1:{port}/bg.png"));
     s.wait_loaded();

@@ -8,8 +8,9 @@
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::Duration;
 
 use gst::prelude::*;
@@ -250,13 +251,71 @@ pub fn load_image(uri: &str) -> Result<BgraImage, ImageLoadError> {
         Location::Http(url) => fetch_http(&url),
     }
     .map_err(fail)?;
+    if process_exiting() {
+        return Err(fail("the process is exiting".into()));
+    }
     BgraImage::decode(&bytes).map_err(fail)
 }
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Jobs queued or running, and whether the process is exiting. At exit, C++ static destructors
+/// tear OpenCV down while a loader thread may still be inside `imdecode`, which crashes the
+/// process; so an `atexit` hook (registered after OpenCV's, hence run before them) lets the
+/// running loads finish and skips the queued ones.
+struct InFlight {
+    jobs: Mutex<usize>,
+    idle: Condvar,
+    exiting: AtomicBool,
+}
+
+static IN_FLIGHT: InFlight = InFlight {
+    jobs: Mutex::new(0),
+    idle: Condvar::new(),
+    exiting: AtomicBool::new(false),
+};
+
+/// How long the exit hook waits for loads in progress (an HTTP download may take longer; it is
+/// then abandoned before decoding).
+const EXIT_WAIT: Duration = Duration::from_secs(3);
+
+extern "C" fn wait_for_loads_at_exit() {
+    IN_FLIGHT.exiting.store(true, Ordering::SeqCst);
+    let jobs = IN_FLIGHT.jobs.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = IN_FLIGHT
+        .idle
+        .wait_timeout_while(jobs, EXIT_WAIT, |n| *n > 0);
+}
+
+fn process_exiting() -> bool {
+    IN_FLIGHT.exiting.load(Ordering::SeqCst)
+}
+
+fn job_finished() {
+    let mut jobs = IN_FLIGHT.jobs.lock().unwrap_or_else(|e| e.into_inner());
+    *jobs = jobs.saturating_sub(1);
+    if *jobs == 0 {
+        IN_FLIGHT.idle.notify_all();
+    }
+}
+
+fn warm_up_codecs() {
+    let mut png = Vector::<u8>::new();
+    let pixel = Mat::new_rows_cols_with_default(1, 1, core::CV_8UC3, core::Scalar::all(0.0));
+    if let Ok(pixel) = pixel
+        && imgcodecs::imencode(".png", &pixel, &mut png, &Vector::new()).unwrap_or(false)
+    {
+        let _ = imgcodecs::imdecode(&png, imgcodecs::IMREAD_UNCHANGED);
+    }
+}
+
 /// A fixed pool, so a burst of property changes cannot start an unbounded number of threads.
 static LOADER: LazyLock<Mutex<Sender<Job>>> = LazyLock::new(|| {
+    // OpenCV creates its codec registry on first use and registers its destructor then; use
+    // it once before registering the hook, so the hook runs before that destructor.
+    warm_up_codecs();
+    // SAFETY: registering a plain function without captured state.
+    unsafe { libc::atexit(wait_for_loads_at_exit) };
     let (sender, receiver) = channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
     for i in 0..LOADER_THREADS {
@@ -270,7 +329,12 @@ static LOADER: LazyLock<Mutex<Sender<Job>>> = LazyLock::new(|| {
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(),
+                        Ok(job) => {
+                            if !process_exiting() {
+                                job();
+                            }
+                            job_finished();
+                        }
                         Err(_) => return,
                     }
                 }
@@ -287,6 +351,7 @@ where
 {
     let job: Job = Box::new(move || done(load_image(&uri)));
     let sender = LOADER.lock().unwrap_or_else(|e| e.into_inner());
+    *IN_FLIGHT.jobs.lock().unwrap_or_else(|e| e.into_inner()) += 1;
     // The pool threads never exit while the sender lives, so sending cannot fail.
     let _ = sender.send(job);
 }
@@ -328,6 +393,21 @@ impl PendingWarnings {
         for err in pending {
             self.report(element, err);
         }
+    }
+
+    /// An element's `change_state`: runs the parent's (`parent`), then, after NULL→READY (the
+    /// element is inside a pipeline now), posts the warnings of images that failed before.
+    pub fn change_state(
+        &self,
+        element: &gst::Element,
+        transition: gst::StateChange,
+        parent: impl FnOnce(gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError>,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        let result = parent(transition)?;
+        if transition == gst::StateChange::NullToReady {
+            self.flush(element);
+        }
+        Ok(result)
     }
 }
 

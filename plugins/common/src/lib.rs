@@ -16,6 +16,8 @@ pub mod draw;
 pub mod image;
 pub mod pixels;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use image::{BgraImage, ImageLoadError, PendingWarnings, load_image, spawn_image_load};
 pub use pixels::{PackedLayout, composite};

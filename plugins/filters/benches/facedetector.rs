@@ -43,31 +43,12 @@ fn decode(
     height: u32,
     max_frames: usize,
 ) -> (gst::Caps, Vec<gst::Buffer>) {
-    let description = format!(
-        "filesrc location=\"{}\" ! matroskademux ! vp8dec ! videoscale ! videoconvert ! video/x-raw,format={format},width={width},height={height} ! appsink name=out sync=false",
-        media("faces_640x480.webm").display()
-    );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("out")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut caps = None;
-    let mut frames = Vec::new();
-    while let Ok(sample) = sink.pull_sample() {
-        caps.get_or_insert_with(|| sample.caps().unwrap().to_owned());
-        frames.push(sample.buffer_owned().unwrap());
-        if frames.len() == max_frames {
-            break;
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    (caps.unwrap(), frames)
+    kms_plugin_common::bench::decode_webm(
+        &media("faces_640x480.webm"),
+        &format!("video/x-raw,format={format},width={width},height={height}"),
+        max_frames,
+    )
+    .unwrap()
 }
 
 fn frame_of(pts: Option<gst::ClockTime>) -> u64 {

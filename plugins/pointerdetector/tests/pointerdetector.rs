@@ -4,10 +4,8 @@
 use std::sync::Once;
 
 use gst::prelude::*;
-use gst_check::Harness;
 use gst_video::VideoFormat;
-use gst_video::prelude::*;
-use kms_plugin_common::PackedLayout;
+use kms_plugin_common::testing::VideoHarness;
 
 static INIT: Once = Once::new();
 
@@ -25,88 +23,40 @@ const WHITE: [u8; 3] = [255, 255, 255];
 const GREEN: [u8; 3] = [0, 255, 0];
 const RADIUS: i64 = 15;
 
-struct Stream {
-    h: Harness,
-    info: gst_video::VideoInfo,
-    bus: gst::Bus,
+type Stream = VideoHarness;
+
+fn stream(format: VideoFormat, w: u32, h: u32) -> Stream {
+    init();
+    VideoHarness::new("pointerdetector", format, w, h)
 }
 
-impl Stream {
-    fn new(format: VideoFormat, w: u32, h: u32) -> Self {
-        init();
-        let harness = Harness::new("pointerdetector");
-        let bus = gst::Bus::new();
-        harness.element().unwrap().set_bus(Some(&bus));
-        let mut s = Stream {
-            h: harness,
-            info: gst_video::VideoInfo::builder(format, w, h).build().unwrap(),
-            bus,
-        };
-        s.set_format(format, w, h);
-        s
-    }
+/// What these tests do with a `pointerdetector` harness.
+trait PointerStream {
+    fn run(&mut self, disc: (i64, i64)) -> Vec<Vec<[u8; 3]>>;
+    fn set_area(&self, x: i32, y: i32, w: i32, h: i32);
+    fn set_windows(&self, windows: &[gst::Structure]);
+    fn calibrate(&self);
+    fn events(&self) -> Vec<(String, String)>;
+}
 
-    fn set_format(&mut self, format: VideoFormat, w: u32, h: u32) {
-        self.info = gst_video::VideoInfo::builder(format, w, h)
-            .fps(gst::Fraction::new(30, 1))
-            .build()
-            .unwrap();
-        self.h.set_src_caps(self.info.to_caps().unwrap());
-    }
-
-    fn element(&self) -> gst::Element {
-        self.h.element().unwrap()
-    }
-
+impl PointerStream for Stream {
     /// Pushes grey with the disc centred at `disc` and returns the output as BGR rows.
     fn run(&mut self, disc: (i64, i64)) -> Vec<Vec<[u8; 3]>> {
-        let l = PackedLayout::of(self.info.format()).unwrap();
-        let mut buffer = gst::Buffer::with_size(self.info.size()).unwrap();
-        {
-            let buf = buffer.get_mut().unwrap();
-            let mut f =
-                gst_video::VideoFrameRef::from_buffer_ref_writable(buf, &self.info).unwrap();
-            let stride = f.plane_stride()[0] as usize;
-            let plane = f.plane_data_mut(0).unwrap();
-            for y in 0..self.info.height() as usize {
-                for x in 0..self.info.width() as usize {
-                    let (dx, dy) = (x as i64 - disc.0, y as i64 - disc.1);
-                    let c = if dx * dx + dy * dy <= RADIUS * RADIUS {
-                        ORANGE
-                    } else {
-                        GREY
-                    };
-                    let i = y * stride + x * l.bytes_per_pixel;
-                    plane[i + l.blue] = c[0];
-                    plane[i + l.green] = c[1];
-                    plane[i + l.red] = c[2];
-                }
+        let out = self.push_frame(|x, y| {
+            let (dx, dy) = (x as i64 - disc.0, y as i64 - disc.1);
+            if dx * dx + dy * dy <= RADIUS * RADIUS {
+                ORANGE
+            } else {
+                GREY
             }
-        }
-        let out = self.h.push_and_pull(buffer).unwrap();
-        let f =
-            gst_video::VideoFrameRef::from_buffer_ref_readable(out.as_ref(), &self.info).unwrap();
-        let stride = f.plane_stride()[0] as usize;
-        let plane = f.plane_data(0).unwrap();
-        (0..self.info.height() as usize)
-            .map(|y| {
-                (0..self.info.width() as usize)
-                    .map(|x| l.bgr_at(plane, stride, x, y))
-                    .collect()
-            })
+        });
+        out.into_iter()
+            .map(|row| row.into_iter().map(|[b, g, r, _]| [b, g, r]).collect())
             .collect()
     }
 
     fn set_area(&self, x: i32, y: i32, w: i32, h: i32) {
-        self.element().set_property(
-            "calibration-area",
-            gst::Structure::builder("calibration_area")
-                .field("x", x)
-                .field("y", y)
-                .field("width", w)
-                .field("height", h)
-                .build(),
-        );
+        self.set_calibration_area(x, y, w, h);
     }
 
     fn set_windows(&self, windows: &[gst::Structure]) {
@@ -127,15 +77,6 @@ impl Stream {
             .filter_map(|m| {
                 let s = m.structure()?.to_owned();
                 Some((s.name().to_string(), s.get::<String>("window").unwrap()))
-            })
-            .collect()
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        std::iter::from_fn(|| self.bus.pop_filtered(&[gst::MessageType::Warning]))
-            .map(|m| match m.view() {
-                gst::MessageView::Warning(w) => w.error().to_string(),
-                _ => unreachable!(),
             })
             .collect()
     }
@@ -161,7 +102,7 @@ const IN_B: (i64, i64) = (125, 85);
 
 /// 160x120, calibrated on the disc at HOME, windows a (10,10 50x50) and b (100,60 50x50).
 fn tracking_stream(format: VideoFormat) -> Stream {
-    let mut s = Stream::new(format, 160, 120);
+    let mut s = stream(format, 160, 120);
     s.set_area(75, 55, 10, 10);
     s.set_windows(&[window("a", 10, 10, 50, 50), window("b", 100, 60, 50, 50)]);
     // the request is served by the next frame.
@@ -257,7 +198,7 @@ fn removing_windows_while_flowing_stops_their_events() {
 
 #[test]
 fn invalid_windows_are_rejected_with_clear_warnings() {
-    let mut s = Stream::new(VideoFormat::Bgr, 160, 120);
+    let mut s = stream(VideoFormat::Bgr, 160, 120);
     s.set_area(75, 55, 10, 10);
     let mut no_id = window("noid", 10, 10, 50, 50);
     no_id.remove_field("id");
@@ -308,7 +249,7 @@ fn invalid_windows_are_rejected_with_clear_warnings() {
 
 #[test]
 fn bad_calibration_is_reported_and_frames_flow() {
-    let mut s = Stream::new(VideoFormat::Bgr, 33, 17);
+    let mut s = stream(VideoFormat::Bgr, 33, 17);
     // Outside the odd-sized frame: fitted to the corner, with a warning.
     s.set_area(500, 500, 10, 10);
     s.calibrate();
@@ -329,7 +270,7 @@ fn bad_calibration_is_reported_and_frames_flow() {
     s.run((15, 15));
 
     // All-zero area: disabled, the frame passes untouched.
-    let mut s = Stream::new(VideoFormat::Bgr, 40, 30);
+    let mut s = stream(VideoFormat::Bgr, 40, 30);
     s.calibrate();
     let out = s.run((20, 15));
     assert!(out.iter().flatten().all(|p| *p == GREY || *p == ORANGE));
@@ -337,7 +278,7 @@ fn bad_calibration_is_reported_and_frames_flow() {
 
 #[test]
 fn calibration_on_a_colourless_area_warns() {
-    let mut s = Stream::new(VideoFormat::Bgr, 64, 48);
+    let mut s = stream(VideoFormat::Bgr, 64, 48);
     // Too small for any bin to reach 20 samples.
     s.set_area(2, 2, 3, 3);
     s.calibrate();
@@ -372,7 +313,7 @@ fn icons_are_drawn_and_broken_ones_warn() {
     };
     let blue = icon("blue.png", [255.0, 0.0, 0.0, 255.0]);
     let yellow = icon("yellow.png", [0.0, 255.0, 255.0, 255.0]);
-    let mut s = Stream::new(VideoFormat::Bgr, 160, 120);
+    let mut s = stream(VideoFormat::Bgr, 160, 120);
     s.set_area(75, 55, 10, 10);
     let mut a = window("a", 10, 10, 50, 50);
     a.set("inactive_uri", &blue);
@@ -422,7 +363,7 @@ fn icons_are_drawn_and_broken_ones_warn() {
 
 #[test]
 fn properties_round_trip() {
-    let s = Stream::new(VideoFormat::Bgr, 16, 16);
+    let s = stream(VideoFormat::Bgr, 16, 16);
     let e = s.element();
     assert!(!e.property::<bool>("show-debug-region"));
     assert!(e.property::<bool>("message"));

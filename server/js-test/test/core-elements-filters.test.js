@@ -32,6 +32,20 @@ test('getInfo lists the modules of the repository', async () => {
   }
 });
 
+/** `promise`, or a failure after `ms` (the client's promise never settles on some errors). */
+function within(promise, ms, what) {
+  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))]);
+}
+
+test('getParent: none for a pipeline, the pipeline for an element', async () => {
+  const pipeline = await client.create('MediaPipeline');
+  const pass = await pipeline.create('PassThrough');
+  assert.equal(await within(pipeline.getParent(), 5000, 'pipeline.getParent()'), undefined);
+  assert.equal((await within(pass.getParent(), 5000, 'pass.getParent()')).id, pipeline.id);
+  assert.equal((await pipeline.getMediaPipeline()).id, pipeline.id);
+  await pipeline.release();
+});
+
 test('magic mirror on a clip: PlayerEndpoint → FaceOverlayFilter → PassThrough to EndOfStream', async () => {
   const pipeline = await client.create('MediaPipeline');
   const player = await pipeline.create('PlayerEndpoint', { uri: media('faces_640x480.webm') });

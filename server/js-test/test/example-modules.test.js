@@ -79,6 +79,32 @@ test('CrowdDetectorFilter with the tutorial parameters', async (t) => {
   const crowd = await pipeline.create('crowddetector.CrowdDetectorFilter', { rois });
   await crowd.setProcessingWidth(320);
   assert.equal(await crowd.getProcessingWidth(), 320);
+  // The synthetic crowd clip, where one pedestrian covers ~3 % of a 160x120 cell: a grid of
+  // such cells with thresholds to match gives occupancy events through the protocol.
+  const cells = [];
+  for (let gy = 0; gy < 4; gy++) {
+    for (let gx = 0; gx < 4; gx++) {
+      const [x0, y0, x1, y1] = [gx / 4, gy / 4, (gx * 160 + 159) / 640, (gy * 120 + 119) / 480];
+      cells.push(roi({
+        id: `c${gx}${gy}`,
+        points: [point({ x: x0, y: y0 }), point({ x: x1, y: y0 }), point({ x: x1, y: y1 }), point({ x: x0, y: y1 })],
+        regionOfInterestConfig: config({ occupancyLevelMin: 2, occupancyLevelMed: 5, occupancyLevelMax: 10, occupancyNumFramesToEvent: 3 }),
+      }));
+    }
+  }
+  const grid = await pipeline.create('crowddetector.CrowdDetectorFilter', { rois: cells });
+  const player = await pipeline.create('PlayerEndpoint', { uri: media('crowd_synth_640x480.webm') });
+  const pass = await pipeline.create('PassThrough');
+  await player.connect(grid);
+  await grid.connect(pass);
+  const occupancy = once(grid, 'CrowdDetectorOccupancy', 60000, (e) => e.occupancyLevel > 0);
+  const eos = once(player, 'EndOfStream', 90000);
+  await player.play();
+  const e = await occupancy;
+  assert.match(e.roiId, /^c[0-3][0-3]$/);
+  assert.equal(e.roiID, e.roiId);
+  assert.ok(e.occupancyPercentage > 0 && e.occupancyPercentage <= 100, JSON.stringify(e));
+  await eos;
   await pipeline.release();
 });
 
@@ -96,6 +122,7 @@ test('PlateDetectorFilter reads 2843KLM: PlateDetected', async (t) => {
   await player.play();
   const e = await detected;
   assert.equal(e.type, 'plate-detected');
+  assert.deepEqual(e.tags, [], 'sendTagsInEvents is off');
   await eos;
   await pipeline.release();
 });
@@ -117,15 +144,22 @@ test('PointerDetectorFilter: WindowIn and WindowOut on the disc path', async (t)
   await pointer.addWindow(windowMedia({ id: 'goal2', height: 50, width: 50, upperRightX: 500, upperRightY: 250 }));
   await pointer.removeWindow('goal2');
   await pointer.addWindow(windowMedia({ id: 'path', height: 80, width: 80, upperRightX: cx - 40, upperRightY: cy - 40 }));
+  await pointer.addTag('app', 'pointer');
+  await pointer.setSendTagsInEvents(true);
   const player = await pipeline.create('PlayerEndpoint', { uri: media('pointer_640x480.webm') });
+  const pass = await pipeline.create('PassThrough');
   await player.connect(pointer);
+  await pointer.connect(pass);
   const windowIn = once(pointer, 'WindowIn', 30000, (e) => e.windowId === 'path');
   const windowOut = once(pointer, 'WindowOut', 30000, (e) => e.windowId === 'path');
+  const eos = once(player, 'EndOfStream', 60000);
   await player.play();
   await new Promise((r) => setTimeout(r, 1000)); // the disc is inside the calibration region
   await pointer.trackColorFromCalibrationRegion();
-  await windowIn;
+  const entered = await windowIn;
+  assert.deepEqual(entered.tags.map((t) => [t.key, t.value]), [['app', 'pointer']], 'sendTagsInEvents is on');
   await windowOut;
   await pointer.clearWindows();
+  await eos;
   await pipeline.release();
 });

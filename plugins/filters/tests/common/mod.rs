@@ -13,9 +13,7 @@ use opencv::imgcodecs;
 /// A harness whose element has a bus of its own, so its warnings can be read.
 pub fn harness_with_bus(factory: &str) -> gst_check::Harness {
     init();
-    let h = gst_check::Harness::new(factory);
-    h.element().unwrap().set_bus(Some(&gst::Bus::new()));
-    h
+    kms_plugin_common::testing::harness_with_bus(factory)
 }
 
 pub fn init() {

@@ -389,12 +389,11 @@ impl ElementImpl for PointerDetector {
         &self,
         transition: gst::StateChange,
     ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
-        let result = self.parent_change_state(transition)?;
-        if transition == gst::StateChange::NullToReady {
-            // Images set before the element joined a pipeline may have failed already.
-            self.warnings.flush(self.obj().upcast_ref());
-        }
-        Ok(result)
+        // Images set before the element joined a pipeline may have failed already.
+        self.warnings
+            .change_state(self.obj().upcast_ref(), transition, |t| {
+                self.parent_change_state(t)
+            })
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
