@@ -41,6 +41,16 @@ fn opt<T: KmdValue>(v: &Option<T>) -> Value {
 /// The runtime entry of an object: an operation of core's classes by name.
 trait Core {
     fn core(&self, op: &str, params: Value) -> Option<Result<Value, CoreError>>;
+
+    /// Operation `op` answered as the generated return type.
+    fn call<T: KmdValue>(&self, op: &str, params: Value) -> Result<T, KurentoError> {
+        typed(op, self.core(op, params))
+    }
+
+    /// Operation `op` without a return value.
+    fn call_unit(&self, op: &str, params: Value) -> Result<(), KurentoError> {
+        unit(op, self.core(op, params))
+    }
 }
 
 /// `MediaObject` for a type implementing [`Core`].
@@ -48,45 +58,45 @@ macro_rules! media_object {
     ($t:ty) => {
         impl MediaObject for $t {
             fn add_tag(&self, key: String, value: String) -> Result<(), KurentoError> {
-                unit("addTag", self.core("addTag", json!({"key": key, "value": value})))
+                self.call_unit("addTag", json!({"key": key, "value": value}))
             }
             fn remove_tag(&self, key: String) -> Result<(), KurentoError> {
-                unit("removeTag", self.core("removeTag", json!({"key": key})))
+                self.call_unit("removeTag", json!({"key": key}))
             }
             fn get_tag(&self, key: String) -> Result<String, KurentoError> {
-                typed("getTag", self.core("getTag", json!({"key": key})))
+                self.call("getTag", json!({"key": key}))
             }
             fn get_tags(&self) -> Result<Vec<generated::Tag>, KurentoError> {
-                typed("getTags", self.core("getTags", Value::Null))
+                self.call("getTags", Value::Null)
             }
             fn get_media_pipeline(&self) -> Result<Option<ObjectId>, KurentoError> {
-                typed("getMediaPipeline", self.core("getMediaPipeline", Value::Null))
+                self.call("getMediaPipeline", Value::Null)
             }
             /// `None` (`{"value": null}`) for a pipeline.
             fn get_parent(&self) -> Result<Option<ObjectId>, KurentoError> {
-                typed("getParent", self.core("getParent", Value::Null))
+                self.call("getParent", Value::Null)
             }
             fn get_id(&self) -> Result<String, KurentoError> {
-                typed("getId", self.core("getId", Value::Null))
+                self.call("getId", Value::Null)
             }
             fn get_children(&self) -> Result<Vec<ObjectId>, KurentoError> {
-                typed("getChildren", self.core("getChildren", Value::Null))
+                self.call("getChildren", Value::Null)
             }
             fn get_name(&self) -> Result<String, KurentoError> {
-                typed("getName", self.core("getName", Value::Null))
+                self.call("getName", Value::Null)
             }
             fn set_name(&self, name: String) -> Result<(), KurentoError> {
-                unit("setName", self.core("setName", json!({"name": name})))
+                self.call_unit("setName", json!({"name": name}))
             }
             fn get_send_tags_in_events(&self) -> Result<bool, KurentoError> {
-                typed("getSendTagsInEvents", self.core("getSendTagsInEvents", Value::Null))
+                self.call("getSendTagsInEvents", Value::Null)
             }
             fn set_send_tags_in_events(&self, on: bool) -> Result<(), KurentoError> {
                 let p = json!({ "sendTagsInEvents": on });
-                unit("setSendTagsInEvents", self.core("setSendTagsInEvents", p))
+                self.call_unit("setSendTagsInEvents", p)
             }
             fn get_creation_time(&self) -> Result<i32, KurentoError> {
-                typed("getCreationTime", self.core("getCreationTime", Value::Null))
+                self.call("getCreationTime", Value::Null)
             }
         }
     };
@@ -127,7 +137,7 @@ impl MediaElement for Element {
         description: Option<String>,
     ) -> Result<Vec<ElementConnectionData>, KurentoError> {
         let p = json!({"mediaType": opt(&media_type), "description": description});
-        typed("getSourceConnections", self.core("getSourceConnections", p))
+        self.call("getSourceConnections", p)
     }
     fn get_sink_connections(
         &self,
@@ -135,7 +145,7 @@ impl MediaElement for Element {
         description: Option<String>,
     ) -> Result<Vec<ElementConnectionData>, KurentoError> {
         let p = json!({"mediaType": opt(&media_type), "description": description});
-        typed("getSinkConnections", self.core("getSinkConnections", p))
+        self.call("getSinkConnections", p)
     }
     fn connect(
         &self,
@@ -147,7 +157,7 @@ impl MediaElement for Element {
         let p = json!({"sink": sink.id(), "mediaType": opt(&media_type),
             "sourceMediaDescription": source_media_description,
             "sinkMediaDescription": sink_media_description});
-        unit("connect", self.core("connect", p))
+        self.call_unit("connect", p)
     }
     fn disconnect(
         &self,
@@ -159,37 +169,31 @@ impl MediaElement for Element {
         let p = json!({"sink": sink.id(), "mediaType": opt(&media_type),
             "sourceMediaDescription": source_media_description,
             "sinkMediaDescription": sink_media_description});
-        unit("disconnect", self.core("disconnect", p))
+        self.call_unit("disconnect", p)
     }
     fn set_audio_format(&self, caps: AudioCaps) -> Result<(), KurentoError> {
-        unit(
-            "setAudioFormat",
-            self.core("setAudioFormat", json!({"caps": caps.to_json()})),
-        )
+        self.call_unit("setAudioFormat", json!({"caps": caps.to_json()}))
     }
     fn set_video_format(&self, caps: VideoCaps) -> Result<(), KurentoError> {
-        unit(
-            "setVideoFormat",
-            self.core("setVideoFormat", json!({"caps": caps.to_json()})),
-        )
+        self.call_unit("setVideoFormat", json!({"caps": caps.to_json()}))
     }
     fn dump_gstreamer_dot(&self, details: Option<GstreamerDotDetails>) -> Result<(), KurentoError> {
         let p = json!({ "details": opt(&details) });
-        unit("dumpGstreamerDot", self.core("dumpGstreamerDot", p))
+        self.call_unit("dumpGstreamerDot", p)
     }
     fn get_gstreamer_dot(
         &self,
         details: Option<GstreamerDotDetails>,
     ) -> Result<String, KurentoError> {
         let p = json!({ "details": opt(&details) });
-        typed("getGstreamerDot", self.core("getGstreamerDot", p))
+        self.call("getGstreamerDot", p)
     }
     fn get_stats(
         &self,
         media_type: Option<MediaType>,
     ) -> Result<BTreeMap<String, StatsAny>, KurentoError> {
         let p = json!({ "mediaType": opt(&media_type) });
-        typed("getStats", self.core("getStats", p))
+        self.call("getStats", p)
     }
     fn is_media_flowing_in(
         &self,
@@ -198,7 +202,7 @@ impl MediaElement for Element {
     ) -> Result<bool, KurentoError> {
         let p = json!({"mediaType": media_type.to_json(),
             "sinkMediaDescription": sink_media_description});
-        typed("isMediaFlowingIn", self.core("isMediaFlowingIn", p))
+        self.call("isMediaFlowingIn", p)
     }
     fn is_media_flowing_out(
         &self,
@@ -207,7 +211,7 @@ impl MediaElement for Element {
     ) -> Result<bool, KurentoError> {
         let p = json!({"mediaType": media_type.to_json(),
             "sourceMediaDescription": source_media_description});
-        typed("isMediaFlowingOut", self.core("isMediaFlowingOut", p))
+        self.call("isMediaFlowingOut", p)
     }
     fn is_media_transcoding(
         &self,
@@ -215,37 +219,28 @@ impl MediaElement for Element {
         bin_name: Option<String>,
     ) -> Result<bool, KurentoError> {
         let p = json!({"mediaType": media_type.to_json(), "binName": bin_name});
-        typed("isMediaTranscoding", self.core("isMediaTranscoding", p))
+        self.call("isMediaTranscoding", p)
     }
     fn get_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed(
-            "getEncoderBitrate",
-            self.core("getEncoderBitrate", Value::Null),
-        )
+        self.call("getEncoderBitrate", Value::Null)
     }
     fn set_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "encoderBitrate": v });
-        unit("setEncoderBitrate", self.core("setEncoderBitrate", p))
+        self.call_unit("setEncoderBitrate", p)
     }
     fn get_min_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed(
-            "getMinEncoderBitrate",
-            self.core("getMinEncoderBitrate", Value::Null),
-        )
+        self.call("getMinEncoderBitrate", Value::Null)
     }
     fn set_min_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "minEncoderBitrate": v });
-        unit("setMinEncoderBitrate", self.core("setMinEncoderBitrate", p))
+        self.call_unit("setMinEncoderBitrate", p)
     }
     fn get_max_encoder_bitrate(&self) -> Result<i32, KurentoError> {
-        typed(
-            "getMaxEncoderBitrate",
-            self.core("getMaxEncoderBitrate", Value::Null),
-        )
+        self.call("getMaxEncoderBitrate", Value::Null)
     }
     fn set_max_encoder_bitrate(&self, v: i32) -> Result<(), KurentoError> {
         let p = json!({ "maxEncoderBitrate": v });
-        unit("setMaxEncoderBitrate", self.core("setMaxEncoderBitrate", p))
+        self.call_unit("setMaxEncoderBitrate", p)
     }
 }
 
@@ -280,18 +275,18 @@ impl MediaPipeline for Pipeline {
         details: Option<GstreamerDotDetails>,
     ) -> Result<String, KurentoError> {
         let p = json!({ "details": opt(&details) });
-        typed("getGstreamerDot", self.core("getGstreamerDot", p))
+        self.call("getGstreamerDot", p)
     }
     fn dump_gstreamer_dot(&self, details: Option<GstreamerDotDetails>) -> Result<(), KurentoError> {
         let p = json!({ "details": opt(&details) });
-        unit("dumpGstreamerDot", self.core("dumpGstreamerDot", p))
+        self.call_unit("dumpGstreamerDot", p)
     }
     fn get_latency_stats(&self) -> Result<bool, KurentoError> {
-        typed("getLatencyStats", self.core("getLatencyStats", Value::Null))
+        self.call("getLatencyStats", Value::Null)
     }
     fn set_latency_stats(&self, on: bool) -> Result<(), KurentoError> {
         let p = json!({ "latencyStats": on });
-        unit("setLatencyStats", self.core("setLatencyStats", p))
+        self.call_unit("setLatencyStats", p)
     }
 }
 
