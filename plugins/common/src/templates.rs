@@ -16,3 +16,11 @@ pub fn filter_pad_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
         })
         .collect()
 }
+
+/// [`filter_pad_templates`] for packed BGR, the only format the OpenCV-based detectors take.
+pub fn bgr_filter_pad_templates() -> Vec<gst::PadTemplate> {
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Bgr)
+        .build();
+    filter_pad_templates(&caps)
+}

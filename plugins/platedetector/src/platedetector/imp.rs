@@ -212,12 +212,8 @@ impl ElementImpl for PlateDetector {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format(gst_video::VideoFormat::Bgr)
-                .build();
-            kms_plugin_common::templates::filter_pad_templates(&caps)
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(kms_plugin_common::templates::bgr_filter_pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
